@@ -1,0 +1,37 @@
+// `multiplane <command>`: parses the subcommand and hands over to its runner.
+
+const usage = `Usage: multiplane <command> [flags]
+
+Commands:
+  up                          everything in one process: embedded storage, root control plane,
+                              router, one shard and the operator
+  apiserver                   one apiserver shard
+  router                      the front router
+  operator                    the Organization/Project reconcilers
+  kubeconfig <org>[:<proj>]   print a tenant kubeconfig
+`;
+
+const commands = ["up", "apiserver", "router", "operator", "kubeconfig"] as const;
+type Command = (typeof commands)[number];
+
+const isCommand = (s: string | undefined): s is Command => commands.includes(s as Command);
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(usage);
+    return command === undefined ? 2 : 0;
+  }
+  if (!isCommand(command)) {
+    process.stderr.write(`multiplane: unknown command "${command}"\n\n${usage}`);
+    return 2;
+  }
+  // The storage layer is in place; the API server, router and operator land next.
+  await Promise.resolve();
+  process.stderr.write(
+    `multiplane ${command}: not available yet in this build. The storage layer is ready ` +
+      `(npm test runs it against etcd and the embedded engine); the API server arrives next.\n`,
+  );
+  return 0;
+}
