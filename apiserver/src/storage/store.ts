@@ -148,7 +148,10 @@ export class Store implements Storage {
     const end = prefixEnd(prefix);
     let res;
     try {
-      res = await this.backend.range(start, end, limit > 0 ? { revision, limit } : { revision });
+      res = await this.backend.range(start, end, {
+        ...(revision === undefined ? {} : { revision }),
+        ...(limit > 0 ? { limit } : {}),
+      });
     } catch (err) {
       if (opts.continue && isStorageError(err, "Gone"))
         throw continueExpired(revision ?? 0, err.details.revision ?? 0);
