@@ -40,7 +40,9 @@ export interface EtcdProcessOptions {
 
 export async function startEtcdProcess(opts: EtcdProcessOptions = {}): Promise<EtcdProcess> {
   if (!existsSync(etcdBinary)) {
-    throw new Error(`etcd not found at ${etcdBinary}: run "bash hack/install-deps.sh" (or set MULTIPLANE_ETCD_BINARY)`);
+    throw new Error(
+      `etcd not found at ${etcdBinary}: run "bash hack/install-deps.sh" (or set MULTIPLANE_ETCD_BINARY)`,
+    );
   }
   const dataDir = await mkdtemp(join(tmpdir(), "multiplane-etcd-"));
   const clientPort = await freePort();
@@ -56,7 +58,9 @@ export async function startEtcdProcess(opts: EtcdProcessOptions = {}): Promise<E
     `--initial-advertise-peer-urls=${peer}`,
     `--initial-cluster=bench=${peer}`,
     "--log-level=error",
-    ...(opts.progressNotifyInterval ? [`--experimental-watch-progress-notify-interval=${opts.progressNotifyInterval}`] : []),
+    ...(opts.progressNotifyInterval
+      ? [`--experimental-watch-progress-notify-interval=${opts.progressNotifyInterval}`]
+      : []),
   ];
   let child: ChildProcess | undefined;
 

@@ -64,7 +64,8 @@ export type WatchEvent =
 export interface WatchOptions {
   /**
    * Deliver events with revisions strictly greater than this (kube: watch from resourceVersion R).
-   * Absent or 0: from now on.
+   * Absent or 0: from when the backend has registered the watch (a write racing the call may be missed;
+   * callers that must not miss one pass the revision they last read).
    */
   readonly afterRevision?: number;
   /** Ask the backend for periodic PROGRESS events. */
@@ -115,7 +116,7 @@ export interface Storage {
   ): Promise<{ kv: KeyValue; revision: number }>;
   /** Deletes every key under a prefix in one operation (a tenant's wipe). Returns how many. */
   deletePrefix(prefix: StoragePrefix): Promise<number>;
-  /** Counts keys and value bytes under a prefix (quota, accounting). */
+  /** Counts keys under a prefix and the bytes they take: key plus value, as etcd stores them (quota, accounting). */
   usage(prefix: StoragePrefix): Promise<{ keys: number; bytes: number }>;
   watch(prefix: StoragePrefix, handlers: WatchHandlers, opts?: WatchOptions): Watch;
   /** The store's current revision. */
