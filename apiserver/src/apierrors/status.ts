@@ -95,7 +95,11 @@ export const badRequest = (message: string): StatusError => statusError("BadRequ
 export const unauthorized = (message = "Unauthorized"): StatusError => statusError("Unauthorized", message);
 
 export const notFound = (q: Qualified, name: string): StatusError =>
-  statusError("NotFound", `${qualifiedName(q)} "${name}" not found`, { name, group: q.group, kind: q.resource });
+  statusError("NotFound", `${qualifiedName(q)} "${name}" not found`, {
+    name,
+    group: q.group,
+    kind: q.resource,
+  });
 
 export const alreadyExists = (q: Qualified, name: string): StatusError =>
   statusError("AlreadyExists", `${qualifiedName(q)} "${name}" already exists`, {
@@ -112,7 +116,8 @@ export const conflict = (q: Qualified, name: string, reason: string): StatusErro
     kind: q.resource,
   });
 
-export const objectModified = "the object has been modified; please apply your changes to the latest version and try again";
+export const objectModified =
+  "the object has been modified; please apply your changes to the latest version and try again";
 
 export interface FieldError {
   /** kube's cause reason: FieldValueInvalid, FieldValueRequired, FieldValueNotSupported, FieldValueDuplicate, FieldValueForbidden, FieldValueTooLong… */
@@ -123,7 +128,11 @@ export interface FieldError {
 }
 
 /** 422 Invalid: `Kind "name" is invalid: [field: detail, …]` with one cause per field error. */
-export const invalid = (kind: { group: string; kind: string }, name: string, errors: FieldError[]): StatusError => {
+export const invalid = (
+  kind: { group: string; kind: string },
+  name: string,
+  errors: FieldError[],
+): StatusError => {
   const parts = errors.map((e) => `${e.field}: ${e.detail}`);
   const summary = parts.length === 1 ? parts[0] : `[${parts.join(", ")}]`;
   const qualifiedKind = kind.group === "" ? kind.kind : `${kind.kind}.${kind.group}`;
@@ -137,7 +146,11 @@ export const invalid = (kind: { group: string; kind: string }, name: string, err
 
 export const forbidden = (q: Qualified, name: string, reason: string): StatusError => {
   const subject = name === "" ? qualifiedName(q) : `${qualifiedName(q)} "${name}"`;
-  return statusError("Forbidden", `${subject} is forbidden: ${reason}`, { name, group: q.group, kind: q.resource });
+  return statusError("Forbidden", `${subject} is forbidden: ${reason}`, {
+    name,
+    group: q.group,
+    kind: q.resource,
+  });
 };
 
 export const methodNotAllowed = (message: string): StatusError => statusError("MethodNotAllowed", message);
@@ -145,7 +158,10 @@ export const methodNotAllowed = (message: string): StatusError => statusError("M
 export const notAcceptable = (message: string): StatusError => statusError("NotAcceptable", message);
 
 export const unsupportedMediaType = (contentType: string): StatusError =>
-  statusError("UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`);
+  statusError(
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`,
+  );
 
 export const requestEntityTooLarge = (message = "the request is too large"): StatusError =>
   statusError("RequestEntityTooLarge", message);
@@ -153,17 +169,24 @@ export const requestEntityTooLarge = (message = "the request is too large"): Sta
 /** 410 Expired: a watch or list from a compacted resourceVersion, or an expired continue token. */
 export const expired = (message: string): StatusError => statusError("Expired", message);
 
-export const tooManyRequests = (retryAfterSeconds: number, message = "Too many requests, please try again later."): StatusError =>
-  statusError("TooManyRequests", message, { retryAfterSeconds });
+export const tooManyRequests = (
+  retryAfterSeconds: number,
+  message = "Too many requests, please try again later.",
+): StatusError => statusError("TooManyRequests", message, { retryAfterSeconds });
 
 export const serviceUnavailable = (message: string, retryAfterSeconds?: number): StatusError =>
-  statusError("ServiceUnavailable", message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds });
+  statusError(
+    "ServiceUnavailable",
+    message,
+    retryAfterSeconds === undefined ? undefined : { retryAfterSeconds },
+  );
 
 export const timeout = (message: string, retryAfterSeconds?: number): StatusError =>
   statusError("Timeout", message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds });
 
-export const internalError = (message = "Internal error occurred: an error on the server has prevented the request from succeeding"): StatusError =>
-  statusError("InternalError", message);
+export const internalError = (
+  message = "Internal error occurred: an error on the server has prevented the request from succeeding",
+): StatusError => statusError("InternalError", message);
 
 /** The continue-token message kube sends with 410 Expired. */
 export const continueExpiredMessage =

@@ -147,8 +147,11 @@ export interface Backend {
   range(start: string, end: string, opts: { revision?: number; limit?: number }): Promise<RangeResult>;
   /** Puts only if the key is absent (create revision 0). */
   create(key: string, value: Uint8Array): Promise<TxnResult>;
-  /** Puts only if the key's mod revision equals `modRevision`. */
-  update(key: string, value: Uint8Array, modRevision: number): Promise<TxnResult>;
+  /**
+   * Puts only if the key's mod revision equals `modRevision`. `createRevision`, when the
+   * caller knows it (it held the state it compares against), spares the engine a read.
+   */
+  update(key: string, value: Uint8Array, modRevision: number, createRevision?: number): Promise<TxnResult>;
   /** Deletes only if the key's mod revision equals `modRevision`; `kv` is the deleted state, `revision` the deletion's. */
   delete(
     key: string,

@@ -196,7 +196,7 @@ export class Store implements Storage {
         stale = false;
         continue;
       }
-      const res = await this.backend.update(key, next, current.modRevision);
+      const res = await this.backend.update(key, next, current.modRevision, current.createRevision);
       if (res.ok) return res.kv;
       if (res.current === undefined) throw notFound(key);
       current = res.current;
