@@ -101,6 +101,10 @@ export const notFound = (q: Qualified, name: string): StatusError =>
     kind: q.resource,
   });
 
+/** 404 for a path or resource the server does not serve at all. */
+export const resourceNotFound = (): StatusError =>
+  statusError("NotFound", "the server could not find the requested resource", {});
+
 export const alreadyExists = (q: Qualified, name: string): StatusError =>
   statusError("AlreadyExists", `${qualifiedName(q)} "${name}" already exists`, {
     name,

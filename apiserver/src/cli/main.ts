@@ -1,5 +1,7 @@
 // `multiplane <command>`: parses the subcommand and hands over to its runner.
 
+import { runUp } from "./up.ts";
+
 const usage = `Usage: multiplane <command> [flags]
 
 Commands:
@@ -27,11 +29,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`multiplane: unknown command "${command}"\n\n${usage}`);
     return 2;
   }
-  // The storage layer is in place; the API server, router and operator land next.
-  await Promise.resolve();
-  process.stderr.write(
-    `multiplane ${command}: not available yet in this build. The storage layer is ready ` +
-      `(npm test runs it against etcd and the embedded engine); the API server arrives next.\n`,
-  );
-  return 0;
+  const rest = argv.slice(1);
+  switch (command) {
+    case "up":
+      return runUp(rest);
+    case "apiserver":
+    case "router":
+    case "operator":
+    case "kubeconfig":
+      // These roles arrive with the multi-tenancy and operator work; `up` runs the server today.
+      process.stderr.write(`multiplane ${command}: not available yet in this build; use "multiplane up"\n`);
+      return 2;
+  }
 }

@@ -1,0 +1,136 @@
+// `multiplane up`: everything in one process for a laptop or CI — storage (embedded by
+// default, or etcd), the root control plane and its API server — and an admin kubeconfig.
+
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { parseTokenFile, TokenFileAuthenticator } from "../authn/token-file.authenticator.ts";
+import { buildKubeconfig } from "../server/kubeconfig.ts";
+import { ensureServingPKI } from "../server/pki.ts";
+import { startServer, type RunningServer } from "../server/server.ts";
+import { openStorage } from "../storage/index.ts";
+import type { Storage } from "../storage/interface.ts";
+import { TenantManager } from "../tenancy/instance.ts";
+
+export interface UpOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  etcdEndpoints?: string[];
+  /** Write logs (JSON lines) here; default stderr. */
+  quiet?: boolean;
+}
+
+export interface Multiplane {
+  readonly url: string;
+  readonly kubeconfigPath: string;
+  readonly tenants: TenantManager;
+  readonly storage: Storage;
+  stop(): Promise<void>;
+}
+
+/** The admin token file: created once with a random token for `admin` in system:masters. */
+async function ensureTokenFile(path: string): Promise<string> {
+  if (!existsSync(path)) {
+    const token = randomBytes(24).toString("base64url");
+    await writeFile(path, `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
+  }
+  return readFile(path, "utf8");
+}
+
+export async function up(opts: UpOptions): Promise<Multiplane> {
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const log = pino(
+    { level: opts.quiet ? "warn" : "info", redact: ["req.headers.authorization", "token"] },
+    pino.destination(2),
+  );
+  const pki = await ensureServingPKI(join(dataDir, "pki"), ["127.0.0.1", "localhost", "::1", opts.host]);
+  const tokensText = await ensureTokenFile(join(dataDir, "tokens.csv"));
+  const tokens = parseTokenFile(tokensText);
+  const storage = openStorage(
+    opts.etcdEndpoints && opts.etcdEndpoints.length > 0
+      ? { kind: "etcd", endpoints: opts.etcdEndpoints }
+      : { kind: "embedded", path: join(dataDir, "state.db") },
+  );
+  const tenants = new TenantManager(storage);
+  let server: RunningServer;
+  try {
+    // The root tenant is always served: build it before accepting requests.
+    await tenants.instance(tenants.lookup("root")!);
+    server = await startServer({
+      host: opts.host,
+      port: opts.port,
+      pki,
+      tenants,
+      authenticator: new TokenFileAuthenticator(tokens),
+      log,
+    });
+  } catch (err) {
+    await tenants.close();
+    await storage.close();
+    throw err;
+  }
+  const [adminToken] = [...tokens.entries()].find(([, u]) => u.groups.includes("system:masters")) ?? [];
+  const kubeconfigPath = join(dataDir, "admin.kubeconfig");
+  await writeFile(
+    kubeconfigPath,
+    buildKubeconfig({
+      name: "multiplane",
+      server: server.url,
+      caPem: pki.ca.certPem,
+      token: adminToken ?? "",
+      user: "admin",
+    }),
+    { mode: 0o600 },
+  );
+  log.info({ url: server.url, kubeconfig: kubeconfigPath }, "multiplane is up");
+  return {
+    url: server.url,
+    kubeconfigPath,
+    tenants,
+    storage,
+    stop: async () => {
+      await server.close();
+      await tenants.close();
+      await storage.close();
+    },
+  };
+}
+
+export async function runUp(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      "data-dir": { type: "string", default: ".multiplane" },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "6443" },
+      "etcd-endpoints": { type: "string" },
+    },
+  });
+  const mp = await up({
+    dataDir: values["data-dir"],
+    host: values.host,
+    port: Number(values.port),
+    ...(values["etcd-endpoints"] ? { etcdEndpoints: values["etcd-endpoints"].split(",") } : {}),
+  });
+  process.stdout.write(
+    `\nMultiplane is serving at ${mp.url}\n` +
+      `Admin kubeconfig: ${mp.kubeconfigPath}\n\n` +
+      `  export KUBECONFIG=${mp.kubeconfigPath}\n  kubectl get namespaces\n\n` +
+      (await readFile(mp.kubeconfigPath, "utf8")),
+  );
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      mp.stop().then(resolveStop, resolveStop);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  return 0;
+}

@@ -1,0 +1,73 @@
+// Defaulting of built-in kinds, as kube-apiserver applies it when decoding a request
+// (SetDefaults_*): only what users observe on stored objects. Modifies `obj`.
+
+import type { KubeObject } from "./printers.ts";
+import { kindKey, type ResourceDef } from "./resources.ts";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+const objects = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
+
+function defaultSubjects(obj: KubeObject): void {
+  for (const s of objects(obj["subjects"])) {
+    if (s["apiGroup"] === undefined) {
+      if (s["kind"] === "User" || s["kind"] === "Group") s["apiGroup"] = "rbac.authorization.k8s.io";
+      if (s["kind"] === "ServiceAccount") s["apiGroup"] = "";
+    }
+  }
+}
+
+function defaultWebhooks(obj: KubeObject, mutating: boolean): void {
+  for (const w of objects(obj["webhooks"])) {
+    w["failurePolicy"] ??= "Fail";
+    w["matchPolicy"] ??= "Equivalent";
+    w["namespaceSelector"] ??= {};
+    w["objectSelector"] ??= {};
+    w["timeoutSeconds"] ??= 10;
+    if (mutating) w["reinvocationPolicy"] ??= "Never";
+    for (const r of objects(w["rules"])) r["scope"] ??= "*";
+    const cc = w["clientConfig"];
+    if (isObj(cc) && isObj(cc["service"])) cc["service"]["port"] ??= 443;
+  }
+}
+
+const defaulters: Record<string, (obj: KubeObject) => void> = {
+  "/Secret": (o) => {
+    o["type"] ??= "Opaque";
+  },
+  "/Namespace": (o) => {
+    const spec = isObj(o["spec"]) ? o["spec"] : (o["spec"] = {});
+    spec["finalizers"] ??= ["kubernetes"];
+    const status = isObj(o["status"]) ? o["status"] : (o["status"] = {});
+    status["phase"] ??= "Active";
+    const name = o.metadata?.name;
+    if (name) o.metadata!.labels = { ...(o.metadata!.labels ?? {}), "kubernetes.io/metadata.name": name };
+  },
+  "/Service": (o) => {
+    const spec = isObj(o["spec"]) ? o["spec"] : (o["spec"] = {});
+    spec["type"] ??= "ClusterIP";
+    spec["sessionAffinity"] ??= "None";
+    for (const p of objects(spec["ports"])) {
+      p["protocol"] ??= "TCP";
+      p["targetPort"] ??= p["port"];
+    }
+    if (spec["type"] !== "ExternalName") {
+      spec["internalTrafficPolicy"] ??= "Cluster";
+      spec["ipFamilyPolicy"] ??= "SingleStack";
+      spec["ipFamilies"] ??= ["IPv4"];
+    }
+  },
+  "rbac.authorization.k8s.io/RoleBinding": defaultSubjects,
+  "rbac.authorization.k8s.io/ClusterRoleBinding": defaultSubjects,
+  "admissionregistration.k8s.io/MutatingWebhookConfiguration": (o) => defaultWebhooks(o, true),
+  "admissionregistration.k8s.io/ValidatingWebhookConfiguration": (o) => defaultWebhooks(o, false),
+  "admissionregistration.k8s.io/ValidatingAdmissionPolicy": (o) => {
+    const spec = isObj(o["spec"]) ? o["spec"] : undefined;
+    if (spec) spec["failurePolicy"] ??= "Fail";
+  },
+};
+
+export function applyDefaults(def: ResourceDef, obj: KubeObject): void {
+  if (def.crd !== undefined) return;
+  defaulters[kindKey(def)]?.(obj);
+}

@@ -1,0 +1,373 @@
+// The generic store: create, read, update, delete and list for every kind, over the
+// tenant's storage and watch cache. What differs per kind is in its ResourceDef's
+// strategy; this file owns metadata, resourceVersion conflicts, finalizers and
+// deletion. Order of a write: prepare → validate → storage (admission wraps it later).
+
+import { randomUUID } from "node:crypto";
+import { Buffer } from "node:buffer";
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  fromStorageError,
+  invalid,
+  notFound,
+  objectModified,
+  type FieldError,
+  type Qualified,
+} from "../apierrors/status.ts";
+import type { KeyValue, ListResult } from "../storage/interface.ts";
+import { isStorageError } from "../storage/errors.ts";
+import { resourcePrefix, type StorageKey } from "../storage/keys.ts";
+import type { TenantInstance } from "../tenancy/instance.ts";
+import type { KubeObject, ObjectMeta } from "./printers.ts";
+import { groupVersion, type ResourceDef } from "./resources.ts";
+import { applyDefaults } from "./defaults.ts";
+import { validateObject } from "./validate.ts";
+import { decodeStored, type CachedObject } from "./watch-cache.ts";
+
+export const qualified = (def: ResourceDef): Qualified => ({ group: def.group, resource: def.plural });
+
+/** RFC3339 with second precision, as Kubernetes writes timestamps. */
+export const nowTimestamp = (): string => new Date().toISOString().replace(/\.\d+Z$/, "Z");
+
+const generateNameChars = "bcdfghjklmnpqrstvwxz2456789";
+function generateSuffix(): string {
+  let s = "";
+  for (let i = 0; i < 5; i++) s += generateNameChars[Math.floor(Math.random() * generateNameChars.length)];
+  return s;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+/** Serializes an object for storage: resourceVersion is never stored (it is the mod revision). */
+function encodeForStorage(obj: KubeObject): Buffer {
+  const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
+  return Buffer.from(JSON.stringify({ ...obj, metadata }));
+}
+
+function withRevision(obj: KubeObject, revision: number): KubeObject {
+  return { ...obj, metadata: { ...(obj.metadata ?? {}), resourceVersion: String(revision) } };
+}
+
+/** The object as served at `version` (custom resources are stored in one version, converted with None). */
+function servedAs(def: ResourceDef, obj: KubeObject): KubeObject {
+  const apiVersion = groupVersion(def);
+  return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+}
+
+/** Fields that differ outside metadata and status: what bumps generation. */
+function specChanged(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => {
+    const { metadata: _m, status: _s, ...rest } = o;
+    return JSON.stringify(rest);
+  };
+  return strip(a) !== strip(b);
+}
+
+export interface WriteOptions {
+  dryRun: boolean;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: "Orphan" | "Background" | "Foreground";
+  gracePeriodSeconds?: number;
+}
+
+export class GenericStore {
+  constructor(
+    private readonly tenant: TenantInstance,
+    readonly def: ResourceDef,
+  ) {}
+
+  private key(namespace: string, name: string): StorageKey {
+    return this.tenant.key(this.def, this.def.namespaced ? namespace : undefined, name);
+  }
+
+  /** Where list and watch look: the whole resource, or one namespace of it. */
+  prefix(namespace: string): string {
+    return resourcePrefix(
+      { uid: this.tenant.tenant.uid },
+      { group: this.def.group, resource: this.def.plural },
+      this.def.namespaced && namespace !== "" ? namespace : undefined,
+    );
+  }
+
+  private storageError(err: unknown, name: string): never {
+    throw fromStorageError(err, qualified(this.def), name);
+  }
+
+  /** A consistent read from the watch cache. */
+  async get(namespace: string, name: string): Promise<KubeObject> {
+    await this.tenant.cache.consistent();
+    const cached = this.tenant.cache.get(this.key(namespace, name));
+    if (cached === undefined) throw notFound(qualified(this.def), name);
+    return servedAs(this.def, cached.obj);
+  }
+
+  /** The cached entry, for writers that compare-and-swap against it. */
+  private async current(namespace: string, name: string): Promise<CachedObject | undefined> {
+    await this.tenant.cache.consistent();
+    return this.tenant.cache.get(this.key(namespace, name));
+  }
+
+  /** Items under the namespace (all when ""), from the cache at its latest consistent revision. */
+  async listCached(
+    namespace: string,
+    consistent: boolean,
+  ): Promise<{ items: KubeObject[]; revision: number }> {
+    const revision = consistent ? await this.tenant.cache.consistent() : this.tenant.cache.revision;
+    const items = this.tenant.cache.list(this.prefix(namespace)).map((c) => servedAs(this.def, c.obj));
+    return { items, revision };
+  }
+
+  /** A page from storage: for limit/continue and exact-revision lists. */
+  async listStorage(
+    namespace: string,
+    opts: { limit?: number; continue?: string; revision?: number },
+  ): Promise<{ items: KubeObject[]; result: ListResult }> {
+    let result: ListResult;
+    try {
+      result = await this.tenant.storage.list(this.prefix(namespace) as never, opts);
+    } catch (err) {
+      this.storageError(err, "");
+    }
+    return { items: result.items.map((kv) => servedAs(this.def, decodeStored(kv).obj)), result };
+  }
+
+  /** Fills in what the server owns on create; returns the object to store. */
+  private prepareCreate(input: KubeObject, namespace: string): KubeObject {
+    const obj = clone(input);
+    const meta: ObjectMeta = obj.metadata ?? {};
+    obj.metadata = meta;
+    if (this.def.namespaced) {
+      if (meta.namespace !== undefined && meta.namespace !== "" && meta.namespace !== namespace) {
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      meta.namespace = namespace;
+    } else {
+      delete meta.namespace;
+    }
+    if ((meta.name === undefined || meta.name === "") && meta.generateName) {
+      meta.name = `${meta.generateName}${generateSuffix()}`;
+    }
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowTimestamp();
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.selfLink;
+    if (this.def.strategy.generation) meta.generation = 1;
+    else delete meta.generation;
+    obj.apiVersion = groupVersion(this.def);
+    obj.kind = this.def.kind;
+    if (this.def.strategy.statusSubresource && this.def.crd !== undefined) delete obj["status"];
+    applyDefaults(this.def, obj);
+    this.def.strategy.prepareForCreate?.(obj);
+    return obj;
+  }
+
+  private validate(obj: KubeObject, old?: KubeObject): void {
+    const errors: FieldError[] = validateObject(this.def, obj, old);
+    if (errors.length > 0) {
+      throw invalid({ group: this.def.group, kind: this.def.kind }, obj.metadata?.name ?? "", errors);
+    }
+  }
+
+  async create(input: KubeObject, namespace: string, opts: WriteOptions): Promise<KubeObject> {
+    const obj = this.prepareCreate(input, namespace);
+    this.validate(obj);
+    const name = obj.metadata!.name!;
+    if (opts.dryRun) {
+      if (this.tenant.cache.get(this.key(namespace, name))) throw alreadyExists(qualified(this.def), name);
+      return obj;
+    }
+    let kv: KeyValue;
+    try {
+      kv = await this.tenant.storage.create(this.key(namespace, name), encodeForStorage(obj));
+    } catch (err) {
+      this.storageError(err, name);
+    }
+    return withRevision(obj, kv.modRevision);
+  }
+
+  /**
+   * Writes `update(current)` over the stored object. The update function receives a private
+   * copy; on a conflict it is called again with the fresh state. `subresource` is "" or "status".
+   */
+  async update(
+    namespace: string,
+    name: string,
+    update: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    opts: WriteOptions & { subresource?: string; expectedRevision?: string },
+  ): Promise<KubeObject> {
+    const key = this.key(namespace, name);
+    const cached = await this.current(namespace, name);
+    if (cached === undefined) throw notFound(qualified(this.def), name);
+    let result: KubeObject | undefined;
+    const apply = async (currentKv: KeyValue): Promise<Uint8Array> => {
+      const current = currentKv === cachedKv(cached) ? cached.obj : decodeStored(currentKv).obj;
+      const currentRv = String(currentKv.modRevision);
+      const next = clone(await update(clone(current)));
+      const requestedRv = opts.expectedRevision ?? next.metadata?.resourceVersion;
+      if (requestedRv !== undefined && requestedRv !== "" && requestedRv !== currentRv) {
+        throw conflict(qualified(this.def), name, objectModified);
+      }
+      const prepared = this.prepareUpdate(next, current, opts.subresource ?? "");
+      this.validate(prepared, current);
+      result = prepared;
+      return encodeForStorage(prepared);
+    };
+    if (opts.dryRun) {
+      await apply(cachedKv(cached));
+      return withRevision(result!, cached.modRevision);
+    }
+    let kv: KeyValue;
+    try {
+      kv = await this.tenant.storage.guaranteedUpdate(key, apply, { cached: cachedKv(cached) });
+    } catch (err) {
+      if (isStorageError(err)) this.storageError(err, name);
+      throw err;
+    }
+    const written = result ?? decodeStored(kv).obj;
+    // Deleting the last finalizer of an object being deleted completes its deletion.
+    if (written.metadata?.deletionTimestamp && (written.metadata.finalizers ?? []).length === 0) {
+      try {
+        await this.tenant.storage.delete(key, { preconditions: { resourceVersion: kv.modRevision } });
+      } catch (err) {
+        if (!isStorageError(err, "NotFound") && !isStorageError(err, "Conflict"))
+          this.storageError(err, name);
+      }
+    }
+    return withRevision(written, kv.modRevision);
+  }
+
+  /** Keeps what an update may not change, per subresource; bumps generation. */
+  private prepareUpdate(next: KubeObject, current: KubeObject, subresource: string): KubeObject {
+    const curMeta = current.metadata ?? {};
+    let obj: KubeObject;
+    if (subresource === "status") {
+      // Only status changes through /status (and metadata's labels/annotations are not taken either).
+      obj = { ...clone(current), status: next["status"] };
+    } else {
+      obj = next;
+      if (this.def.strategy.statusSubresource) {
+        if (current["status"] === undefined) delete obj["status"];
+        else obj["status"] = clone(current["status"]);
+      }
+    }
+    const meta: ObjectMeta = { ...(obj.metadata ?? {}) };
+    obj.metadata = meta;
+    // Immutable server-owned fields.
+    for (const field of ["name", "namespace", "uid", "creationTimestamp"] as const) {
+      if (curMeta[field] === undefined) delete meta[field];
+      else meta[field] = curMeta[field];
+    }
+    if (curMeta.deletionTimestamp !== undefined) {
+      meta.deletionTimestamp = curMeta.deletionTimestamp;
+      if (curMeta.deletionGracePeriodSeconds !== undefined) {
+        meta.deletionGracePeriodSeconds = curMeta.deletionGracePeriodSeconds;
+      }
+    } else {
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+    }
+    if (this.def.strategy.generation) {
+      meta.generation = (curMeta.generation ?? 1) + (specChanged(obj, current) ? 1 : 0);
+    } else {
+      delete meta.generation;
+    }
+    obj.apiVersion = groupVersion(this.def);
+    obj.kind = this.def.kind;
+    applyDefaults(this.def, obj);
+    this.def.strategy.prepareForUpdate?.(obj, current);
+    return obj;
+  }
+
+  /**
+   * Deletes an object: with finalizers it is only marked (deletionTimestamp) and returned;
+   * otherwise it is removed. Returns the object and whether it is gone.
+   */
+  async delete(
+    namespace: string,
+    name: string,
+    opts: DeleteOptions,
+  ): Promise<{ obj: KubeObject; deleted: boolean }> {
+    const key = this.key(namespace, name);
+    const cached = await this.current(namespace, name);
+    if (cached === undefined) throw notFound(qualified(this.def), name);
+    const pre = opts.preconditions;
+    if (pre?.uid !== undefined && pre.uid !== cached.obj.metadata?.uid) {
+      throw conflict(
+        qualified(this.def),
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cached.obj.metadata?.uid ?? ""}`,
+      );
+    }
+    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== String(cached.modRevision)) {
+      throw conflict(
+        qualified(this.def),
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cached.modRevision}`,
+      );
+    }
+    const finalizers = [...(cached.obj.metadata?.finalizers ?? [])];
+    if (opts.propagationPolicy === "Foreground" && !finalizers.includes("foregroundDeletion")) {
+      finalizers.push("foregroundDeletion");
+    }
+    if (opts.propagationPolicy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
+    if (finalizers.length > 0) {
+      if (
+        cached.obj.metadata?.deletionTimestamp !== undefined &&
+        finalizers.length === (cached.obj.metadata.finalizers ?? []).length
+      ) {
+        return { obj: servedAs(this.def, cached.obj), deleted: false };
+      }
+      const obj = await this.update(
+        namespace,
+        name,
+        (current) => {
+          const meta = current.metadata ?? {};
+          meta.deletionTimestamp ??= nowTimestamp();
+          meta.deletionGracePeriodSeconds ??= 0;
+          meta.finalizers = finalizers;
+          return current;
+        },
+        { dryRun: opts.dryRun },
+      );
+      return { obj, deleted: false };
+    }
+    if (opts.dryRun) return { obj: servedAs(this.def, cached.obj), deleted: true };
+    try {
+      const res = await this.tenant.storage.delete(key, {
+        preconditions: { resourceVersion: cached.modRevision },
+      });
+      return { obj: servedAs(this.def, decodeStored(res.kv, res.revision).obj), deleted: true };
+    } catch (err) {
+      if (isStorageError(err, "Conflict")) {
+        // Changed since read: decide again on the fresh state (it may have gained finalizers).
+        return this.delete(namespace, name, opts);
+      }
+      this.storageError(err, name);
+    }
+  }
+}
+
+const kvOf = new WeakMap<CachedObject, KeyValue>();
+/** The KeyValue a cached object was decoded from (for compare-and-swap against it). */
+function cachedKv(c: CachedObject): KeyValue {
+  let kv = kvOf.get(c);
+  if (kv === undefined) {
+    kv = {
+      key: c.key,
+      value: encodeForStorage(c.obj),
+      createRevision: c.createRevision,
+      modRevision: c.modRevision,
+    };
+    kvOf.set(c, kv);
+  }
+  return kv;
+}

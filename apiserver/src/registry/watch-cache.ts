@@ -1,0 +1,224 @@
+// A tenant's watch cache: every object of one tenant, kept current from the tenant's
+// one storage watch and fanned out in process to the API's watches (kube's Cacher,
+// one per tenant instead of one per resource). Reads that need the latest state wait
+// until the cache has caught up with storage's current revision, and concurrent
+// readers share one revision check (kube's ConsistentListFromCache).
+
+import { Buffer } from "node:buffer";
+import type { KeyValue, Storage, Watch, WatchEvent } from "../storage/interface.ts";
+import { isUnder, tenantPrefix, type StoragePrefix, type TenantRef } from "../storage/keys.ts";
+import type { KubeObject } from "./printers.ts";
+
+/** An object as cached: parsed once, shared by every reader. Never mutate `obj`. */
+export interface CachedObject {
+  readonly key: string;
+  readonly obj: KubeObject;
+  readonly modRevision: number;
+  readonly createRevision: number;
+  readonly size: number;
+}
+
+export interface CacheEvent {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED";
+  readonly key: string;
+  /** The object after the event; for DELETED the last state, with the deletion's resourceVersion. */
+  readonly object: CachedObject;
+  /** The state before the event (MODIFIED, DELETED). */
+  readonly prev?: CachedObject;
+  readonly revision: number;
+}
+
+export type CacheListener = (events: readonly CacheEvent[]) => void;
+
+/** Decodes a stored value and stamps the resourceVersion (storage never stores it). */
+export function decodeStored(kv: KeyValue, revision = kv.modRevision): CachedObject {
+  const obj = JSON.parse(
+    Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString("utf8"),
+  ) as KubeObject;
+  obj.metadata = { ...(obj.metadata ?? {}), resourceVersion: String(revision) };
+  return {
+    key: kv.key,
+    obj,
+    modRevision: kv.modRevision,
+    createRevision: kv.createRevision,
+    size: kv.value.byteLength,
+  };
+}
+
+const historyLimit = 10_000;
+
+export class TenantCache {
+  /** Objects by storage key. */
+  private readonly objects = new Map<string, CachedObject>();
+  private readonly listeners = new Set<{ prefix: string; listener: CacheListener }>();
+  /** Recent events, oldest first, for watches that resume from a resourceVersion. */
+  private readonly history: CacheEvent[] = [];
+  /** Every event after this revision is in `history`. */
+  private historyStart = 0;
+  private revisionNow = 0;
+  private waiters: { revision: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private watch: Watch | undefined;
+  private failure: Error | undefined;
+  private pendingRevisionCheck: Promise<number> | undefined;
+  private readonly prefix: StoragePrefix;
+
+  constructor(
+    private readonly storage: Storage,
+    tenant: TenantRef,
+    root?: string,
+    private readonly onFailure: (err: Error) => void = () => {},
+  ) {
+    this.prefix = root === undefined ? tenantPrefix(tenant) : tenantPrefix(tenant, root);
+  }
+
+  /** Lists the tenant and starts its watch. Call once. */
+  async start(): Promise<void> {
+    const list = await this.storage.list(this.prefix);
+    for (const kv of list.items) this.objects.set(kv.key, decodeStored(kv));
+    this.revisionNow = list.revision;
+    this.historyStart = list.revision;
+    this.watch = this.storage.watch(
+      this.prefix,
+      {
+        onEvents: (events) => this.apply(events),
+        onError: (err) => this.fail(err),
+      },
+      { afterRevision: list.revision, progressNotify: true },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.watch?.stop();
+    this.fail(new Error("tenant cache stopped"));
+  }
+
+  /** The revision the cache reflects. */
+  get revision(): number {
+    return this.revisionNow;
+  }
+
+  /** The oldest revision a watch may resume from. */
+  get oldestResumable(): number {
+    return this.historyStart;
+  }
+
+  get(key: string): CachedObject | undefined {
+    return this.objects.get(key);
+  }
+
+  /** Objects under `prefix`, in key order. */
+  list(prefix: string): CachedObject[] {
+    const out: CachedObject[] = [];
+    for (const [key, o] of this.objects) if (key.startsWith(prefix)) out.push(o);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Waits until the cache has caught up with storage's current revision; returns that revision. */
+  async consistent(): Promise<number> {
+    // Concurrent readers share one revision check.
+    this.pendingRevisionCheck ??= this.storage.currentRevision().finally(() => {
+      this.pendingRevisionCheck = undefined;
+    });
+    const revision = await this.pendingRevisionCheck;
+    await this.waitFor(revision);
+    return Math.max(revision, this.revisionNow);
+  }
+
+  /** Resolves once the cache reflects `revision`. */
+  waitFor(revision: number, timeoutMs = 3000): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.revisionNow >= revision) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { revision, resolve, reject };
+      this.waiters.push(waiter);
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(
+          new Error(
+            `watch cache did not reach revision ${revision} in ${timeoutMs} ms (at ${this.revisionNow})`,
+          ),
+        );
+      }, timeoutMs);
+      timer.unref();
+      waiter.resolve = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Subscribes to events under `prefix`. Registered synchronously with the current state, so a
+   * caller that reads `list()` or `eventsSince()` in the same tick misses nothing and sees nothing twice.
+   */
+  subscribe(prefix: string, listener: CacheListener): () => void {
+    const entry = { prefix, listener };
+    this.listeners.add(entry);
+    return () => this.listeners.delete(entry);
+  }
+
+  /** Events under `prefix` after `revision`, or undefined when they are no longer in history. */
+  eventsSince(prefix: string, revision: number): CacheEvent[] | undefined {
+    if (revision < this.historyStart) return undefined;
+    return this.history.filter((e) => e.revision > revision && e.key.startsWith(prefix));
+  }
+
+  private apply(events: readonly WatchEvent[]): void {
+    const out: CacheEvent[] = [];
+    let progress = this.revisionNow;
+    for (const e of events) {
+      if (e.type === "PROGRESS") {
+        progress = Math.max(progress, e.revision);
+        continue;
+      }
+      const prev = this.objects.get(e.kv.key);
+      if (e.type === "DELETED") {
+        const object = decodeStored(e.kv, e.revision);
+        this.objects.delete(e.kv.key);
+        out.push({ type: "DELETED", key: e.kv.key, object, ...(prev ? { prev } : {}), revision: e.revision });
+        progress = Math.max(progress, e.revision);
+      } else {
+        const object = decodeStored(e.kv);
+        this.objects.set(e.kv.key, object);
+        out.push({
+          type: prev ? "MODIFIED" : "ADDED",
+          key: e.kv.key,
+          object,
+          ...(prev ? { prev } : {}),
+          revision: e.kv.modRevision,
+        });
+        progress = Math.max(progress, e.kv.modRevision);
+      }
+    }
+    this.revisionNow = progress;
+    if (out.length > 0) {
+      this.history.push(...out);
+      if (this.history.length > historyLimit) {
+        const dropped = this.history.splice(0, this.history.length - historyLimit);
+        this.historyStart = dropped.at(-1)?.revision ?? this.historyStart;
+      }
+      for (const { prefix, listener } of this.listeners) {
+        const mine = out.filter((e) => e.key.startsWith(prefix));
+        if (mine.length > 0) listener(mine);
+      }
+    }
+    this.waiters = this.waiters.filter((w) => {
+      if (w.revision > this.revisionNow) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.waiters) w.reject(err);
+    this.waiters = [];
+    this.onFailure(err);
+  }
+
+  /** Whether `key` belongs to this cache's tenant. */
+  owns(key: string): boolean {
+    return isUnder(key, this.prefix);
+  }
+}

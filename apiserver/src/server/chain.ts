@@ -1,0 +1,192 @@
+// The handler chain: the one place that decides the order in which a request passes
+// the stages (k8s.io/apiserver's DefaultBuildHandlerChain). There is ordering here in
+// play: each stage puts its result on the request context for the ones after it.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import {
+  forbidden,
+  internalError,
+  isStatusError,
+  notFound,
+  unauthorized,
+  type Status,
+} from "../apierrors/status.ts";
+import { anonymousUser, type Authenticator, type UserInfo } from "../authn/user.ts";
+import { parseRequestInfo, type RequestInfo } from "../request/request-info.ts";
+import type { TenantInstance, TenantManager, Tenant } from "../tenancy/instance.ts";
+import { handleNonResource } from "../endpoints/nonresource.handler.ts";
+import { handleResource, handleWatch, type Response } from "../endpoints/resource.handler.ts";
+import { serialize } from "../endpoints/negotiation.ts";
+
+export interface RequestContext {
+  readonly auditId: string;
+  readonly method: string;
+  /** The path inside the tenant (the /clusters/<tenant> prefix stripped). */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingMessage["headers"];
+  readonly body: Buffer | undefined;
+  info?: RequestInfo;
+  tenant?: Tenant;
+  instance?: TenantInstance;
+  user?: UserInfo;
+}
+
+export interface ChainDeps {
+  readonly tenants: TenantManager;
+  readonly authenticator: Authenticator;
+  readonly log: Logger;
+}
+
+/** Paths anonymous requests may reach (kube's system:public-info-viewer). */
+const publicPaths = new Set([
+  "/healthz",
+  "/livez",
+  "/readyz",
+  "/version",
+  "/.well-known/openid-configuration",
+  "/openid/v1/jwks",
+]);
+const isPublic = (path: string): boolean =>
+  publicPaths.has(path) ||
+  path.startsWith("/healthz/") ||
+  path.startsWith("/livez/") ||
+  path.startsWith("/readyz/");
+
+/** Splits `/clusters/<tenant>/rest` into the tenant name and the rest. */
+export function splitTenantPath(path: string): { tenant: string; path: string } {
+  const m = /^\/clusters\/([^/]+)(\/.*)?$/.exec(path);
+  if (!m) return { tenant: "root", path };
+  return { tenant: decodeURIComponent(m[1]!), path: m[2] ?? "/" };
+}
+
+function sendStatus(res: ServerResponse, status: Status, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const retry = status.details?.retryAfterSeconds;
+  res.writeHead(status.code, {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-cache, private",
+    ...(retry !== undefined ? { "Retry-After": String(retry) } : {}),
+    ...extraHeaders,
+  });
+  res.end(JSON.stringify(status));
+}
+
+function sendResponse(res: ServerResponse, method: string, response: Response): void {
+  const format = response.output?.format ?? "json";
+  const body = typeof response.body === "string" ? response.body : serialize(response.body, format);
+  res.writeHead(response.status, {
+    "Content-Type": response.output?.contentType ?? "application/json",
+    "Cache-Control": "no-cache, private",
+    ...(response.warnings?.length
+      ? { Warning: response.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") }
+      : {}),
+    ...response.headers,
+  });
+  res.end(method === "HEAD" ? undefined : body);
+}
+
+/** Runs one request through every stage, in order. Never throws. */
+export async function serveRequest(
+  deps: ChainDeps,
+  raw: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer | undefined,
+): Promise<void> {
+  const url = new URL(raw.url ?? "/", "https://multiplane.invalid");
+  const split = splitTenantPath(url.pathname);
+  const ctx: RequestContext = {
+    // 1. Audit ID (echoed to the client), panic recovery (the catch below) and request info.
+    auditId: typeof raw.headers["audit-id"] === "string" ? raw.headers["audit-id"] : randomUUID(),
+    method: raw.method ?? "GET",
+    path: split.path,
+    query: url.searchParams,
+    headers: raw.headers,
+    body,
+  };
+  res.setHeader("Audit-Id", ctx.auditId);
+  const log = deps.log.child({ auditId: ctx.auditId });
+  try {
+    ctx.info = parseRequestInfo(ctx.method, ctx.path, ctx.query);
+
+    // 2. Tenant: from the path (the router will set it by header for its own requests).
+    const tenant = deps.tenants.lookup(split.tenant);
+    if (tenant === undefined) throw notFound({ group: "", resource: "tenants" }, split.tenant);
+    ctx.tenant = tenant;
+
+    // 3. Authentication: the union of authenticators; anonymous only for public paths.
+    const user = await deps.authenticator.authenticate({ headers: ctx.headers });
+    if (user === null && !isPublic(ctx.path)) throw unauthorized();
+    ctx.user = user ?? anonymousUser;
+
+    // 4. Audit RequestReceived — the pipeline issue adds audit here.
+    // 5. Impersonation — the pipeline issue adds Impersonate-* here.
+    // 6. Fairness — per-tenant in-flight limits come with multi-tenancy.
+
+    // 7. Authorization: until RBAC lands, system:masters may do everything and
+    //    anyone authenticated may read public and discovery paths.
+    authorize(ctx.user, ctx.info, ctx.path);
+
+    // 8. Handler.
+    if (!ctx.info.isResourceRequest) {
+      const response = await handleNonResource(ctx.path, ctx.headers, ctx.query, () => instanceOf(deps, ctx));
+      sendResponse(res, ctx.method, response);
+      return;
+    }
+    const instance = await instanceOf(deps, ctx);
+    const request = { instance, info: ctx.info, query: ctx.query, headers: ctx.headers, body: ctx.body };
+    if (ctx.info.verb === "watch") {
+      await handleWatch(request, res);
+      return;
+    }
+    sendResponse(res, ctx.method, await handleResource(request));
+    // 9. Audit ResponseComplete — the pipeline issue adds it here (also for failures).
+  } catch (err) {
+    if (isStatusError(err)) {
+      sendStatus(res, err.status);
+      return;
+    }
+    log.error({ err, path: ctx.path, method: ctx.method }, "internal error");
+    sendStatus(res, internalError().status);
+  }
+}
+
+async function instanceOf(deps: ChainDeps, ctx: RequestContext): Promise<TenantInstance> {
+  ctx.instance ??= await deps.tenants.instance(ctx.tenant!);
+  return ctx.instance;
+}
+
+const discoveryPrefixes = ["/api", "/apis", "/openapi", "/version"];
+
+function authorize(user: UserInfo, info: RequestInfo, path: string): void {
+  if (user.groups.includes("system:masters")) return;
+  if (isPublic(path)) return;
+  if (
+    user.name !== anonymousUser.name &&
+    !info.isResourceRequest &&
+    discoveryPrefixes.some((p) => path === p || path.startsWith(`${p}/`))
+  ) {
+    return;
+  }
+  if (!info.isResourceRequest) throw forbiddenPath(user, info, path);
+  const scope = info.namespace === "" ? "at the cluster scope" : `in the namespace "${info.namespace}"`;
+  const resource = info.subresource === "" ? info.resource : `${info.resource}/${info.subresource}`;
+  throw forbidden(
+    { group: info.apiGroup, resource: info.resource },
+    info.name,
+    `User "${user.name}" cannot ${info.verb} resource "${resource}" in API group "${info.apiGroup}" ${scope}`,
+  );
+}
+
+function forbiddenPath(user: UserInfo, info: RequestInfo, path: string): Error {
+  const err = forbidden({ group: "", resource: "" }, "", "");
+  err.status.message = `forbidden: User "${user.name}" cannot ${info.verb} path "${path}"`;
+  return err;
+}
+
+export { sendStatus };

@@ -1,0 +1,77 @@
+// The HTTPS server: fastify for TLS, HTTP parsing and body limits; every request goes
+// through the one handler chain (chain.ts).
+
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { requestEntityTooLarge, badRequest } from "../apierrors/status.ts";
+import type { Authenticator } from "../authn/user.ts";
+import type { TenantManager } from "../tenancy/instance.ts";
+import { sendStatus, serveRequest } from "./chain.ts";
+import type { ServingPKI } from "./pki.ts";
+
+/** kube-apiserver's limit on a request body. */
+export const maxRequestBytes = 3 * 1024 * 1024;
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly pki: ServingPKI;
+  readonly tenants: TenantManager;
+  readonly authenticator: Authenticator;
+  readonly log: Logger;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const app: FastifyInstance = Fastify({
+    https: { key: opts.pki.serving.keyPem, cert: opts.pki.serving.certPem, minVersion: "TLSv1.2" },
+    bodyLimit: maxRequestBytes,
+    logger: false,
+    // Kubernetes names may hold ":" and other characters fastify's router would treat specially.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 4096 },
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, _req, reply) => {
+    const status =
+      err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? requestEntityTooLarge().status
+        : badRequest(err.message).status;
+    reply.hijack();
+    sendStatus(reply.raw, status);
+  });
+
+  app.route({
+    method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    url: "/*",
+    handler: async (req, reply) => {
+      reply.hijack();
+      await serveRequest(
+        { tenants: opts.tenants, authenticator: opts.authenticator, log: opts.log },
+        req.raw,
+        reply.raw,
+        Buffer.isBuffer(req.body) ? req.body : undefined,
+      );
+    },
+  });
+
+  await app.listen({ host: opts.host, port: opts.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : opts.port;
+  return {
+    url: `https://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${port}`,
+    port,
+    close: async () => {
+      await app.close();
+    },
+  };
+}

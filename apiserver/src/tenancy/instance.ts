@@ -1,0 +1,152 @@
+// A tenant instance: what a shard holds for one tenant while it is active — its watch
+// cache (fed by the tenant's one storage watch) and its resource index (the shared
+// built-in kinds plus the tenant's own CRDs). Everything here can be rebuilt from storage.
+
+import { randomUUID } from "node:crypto";
+import type { Storage } from "../storage/interface.ts";
+import { objectKey, resourcePrefix, type StorageKey } from "../storage/keys.ts";
+import { isEstablished, resourcesOfCRD, type CRDObject } from "../registry/crd-resources.ts";
+import { builtinResources, type ResourceDef } from "../registry/resources.ts";
+import { TenantCache } from "../registry/watch-cache.ts";
+import { isStorageError } from "../storage/errors.ts";
+
+export interface Tenant {
+  /** `root`, `acme` or `acme:web`. */
+  readonly name: string;
+  /** The storage prefix's identity: the ControlPlane UID. */
+  readonly uid: string;
+}
+
+export const rootTenant: Tenant = { name: "root", uid: "root" };
+
+const crdRef = { group: "apiextensions.k8s.io", resource: "customresourcedefinitions" };
+const namespacesRef = { group: "", resource: "namespaces" };
+const serviceAccountsRef = { group: "", resource: "serviceaccounts" };
+
+/** The namespaces every tenant has. */
+export const systemNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
+
+export class ResourceIndex {
+  private readonly byPath = new Map<string, ResourceDef>();
+  readonly all: ResourceDef[];
+
+  constructor(defs: readonly ResourceDef[]) {
+    this.all = [...defs];
+    for (const d of defs) this.byPath.set(`${d.group}/${d.version}/${d.plural}`, d);
+  }
+
+  lookup(group: string, version: string, plural: string): ResourceDef | undefined {
+    return this.byPath.get(`${group}/${version}/${plural}`);
+  }
+
+  /** Is `group/version` served at all (for 404 vs an empty resource list)? */
+  servesGroupVersion(group: string, version: string): boolean {
+    return this.all.some((d) => d.group === group && d.version === version);
+  }
+}
+
+export class TenantInstance {
+  readonly cache: TenantCache;
+  private index: ResourceIndex = new ResourceIndex(builtinResources);
+  private crdRevision = -1;
+
+  constructor(
+    readonly tenant: Tenant,
+    readonly storage: Storage,
+    onFailure: (err: Error) => void,
+  ) {
+    this.cache = new TenantCache(storage, { uid: tenant.uid }, undefined, onFailure);
+  }
+
+  async start(): Promise<void> {
+    await this.bootstrap();
+    await this.cache.start();
+  }
+
+  /** The tenant's resources: built-ins plus its established CRDs, rebuilt when CRDs change. */
+  get resources(): ResourceIndex {
+    const crds = this.cache.list(resourcePrefix({ uid: this.tenant.uid }, crdRef));
+    const revision = crds.reduce((max, c) => Math.max(max, c.modRevision), 0) + crds.length * 1e-6;
+    if (revision !== this.crdRevision) {
+      const custom = crds
+        .map((c) => c.obj as CRDObject)
+        .filter((c) => isEstablished(c) && c.metadata?.deletionTimestamp === undefined)
+        .flatMap(resourcesOfCRD);
+      this.index = new ResourceIndex([...builtinResources, ...custom]);
+      this.crdRevision = revision;
+    }
+    return this.index;
+  }
+
+  key(def: { group: string; plural: string }, namespace: string | undefined, name: string): StorageKey {
+    return objectKey({ uid: this.tenant.uid }, { group: def.group, resource: def.plural }, namespace, name);
+  }
+
+  /** Creates the system namespaces and their default ServiceAccounts when absent. */
+  private async bootstrap(): Promise<void> {
+    const tenantRef = { uid: this.tenant.uid };
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const create = async (key: StorageKey, obj: object): Promise<void> => {
+      try {
+        await this.storage.create(key, Buffer.from(JSON.stringify(obj)));
+      } catch (err) {
+        if (!isStorageError(err, "AlreadyExists")) throw err;
+      }
+    };
+    await Promise.all(
+      systemNamespaces.map(async (ns) => {
+        await create(objectKey(tenantRef, namespacesRef, undefined, ns), {
+          apiVersion: "v1",
+          kind: "Namespace",
+          metadata: {
+            name: ns,
+            uid: randomUUID(),
+            creationTimestamp: now,
+            labels: { "kubernetes.io/metadata.name": ns },
+          },
+          spec: { finalizers: ["kubernetes"] },
+          status: { phase: "Active" },
+        });
+        await create(objectKey(tenantRef, serviceAccountsRef, ns, "default"), {
+          apiVersion: "v1",
+          kind: "ServiceAccount",
+          metadata: { name: "default", namespace: ns, uid: randomUUID(), creationTimestamp: now },
+        });
+      }),
+    );
+  }
+}
+
+/** Builds tenant instances on first use and drops them when their cache fails. */
+export class TenantManager {
+  private readonly tenants = new Map<string, Tenant>([[rootTenant.name, rootTenant]]);
+  private readonly instances = new Map<string, Promise<TenantInstance>>();
+
+  constructor(private readonly storage: Storage) {}
+
+  /** Registers a tenant (until the ControlPlane registry does it). */
+  addTenant(tenant: Tenant): void {
+    this.tenants.set(tenant.name, tenant);
+  }
+
+  lookup(name: string): Tenant | undefined {
+    return this.tenants.get(name);
+  }
+
+  instance(tenant: Tenant): Promise<TenantInstance> {
+    let p = this.instances.get(tenant.uid);
+    if (p === undefined) {
+      const inst = new TenantInstance(tenant, this.storage, () => this.instances.delete(tenant.uid));
+      p = inst.start().then(() => inst);
+      p.catch(() => this.instances.delete(tenant.uid));
+      this.instances.set(tenant.uid, p);
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.instances.values()];
+    this.instances.clear();
+    await Promise.allSettled(all.map(async (p) => (await p).cache.stop()));
+  }
+}
