@@ -2,6 +2,7 @@
 // printed and what is special about it (its strategy). The built-in kinds every tenant
 // serves are declared here once and shared in memory by all tenants.
 
+import type { FieldError } from "../apierrors/status.ts";
 import { defaultPrinter, printers, type KubeObject, type Printer } from "./printers.ts";
 
 export interface Strategy {
@@ -13,6 +14,8 @@ export interface Strategy {
   prepareForCreate?(obj: KubeObject): void;
   /** Extra preparation before validation on update (may modify `obj`, never `old`). */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
+  /** The kind's own validation, after the common metadata rules (`old` on update). Must not modify. */
+  validate?(obj: KubeObject, old?: KubeObject): FieldError[];
 }
 
 export interface ResourceDef {

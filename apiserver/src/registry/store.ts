@@ -9,6 +9,7 @@ import {
   alreadyExists,
   badRequest,
   conflict,
+  forbidden,
   fromStorageError,
   invalid,
   notFound,
@@ -136,6 +137,23 @@ export class GenericStore {
     return { items: result.items.map((kv) => servedAs(this.def, decodeStored(kv).obj)), result };
   }
 
+  /**
+   * NamespaceLifecycle: objects are created only in a namespace that exists and is not
+   * being deleted.
+   */
+  private async admitNamespace(namespace: string, name: string): Promise<void> {
+    await this.tenant.cache.consistent();
+    const ns = this.tenant.cache.get(this.tenant.key({ group: "", plural: "namespaces" }, undefined, namespace));
+    if (ns === undefined) throw notFound({ group: "", resource: "namespaces" }, namespace);
+    if (ns.obj.metadata?.deletionTimestamp !== undefined) {
+      throw forbidden(
+        qualified(this.def),
+        name,
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
+    }
+  }
+
   /** Fills in what the server owns on create; returns the object to store. */
   private prepareCreate(input: KubeObject, namespace: string): KubeObject {
     const obj = clone(input);
@@ -172,6 +190,7 @@ export class GenericStore {
 
   private validate(obj: KubeObject, old?: KubeObject): void {
     const errors: FieldError[] = validateObject(this.def, obj, old);
+    if (errors.length === 0 && this.def.strategy.validate) errors.push(...this.def.strategy.validate(obj, old));
     if (errors.length > 0) {
       throw invalid({ group: this.def.group, kind: this.def.kind }, obj.metadata?.name ?? "", errors);
     }
@@ -179,6 +198,7 @@ export class GenericStore {
 
   async create(input: KubeObject, namespace: string, opts: WriteOptions): Promise<KubeObject> {
     const obj = this.prepareCreate(input, namespace);
+    if (this.def.namespaced) await this.admitNamespace(namespace, obj.metadata?.name ?? "");
     this.validate(obj);
     const name = obj.metadata!.name!;
     if (opts.dryRun) {
