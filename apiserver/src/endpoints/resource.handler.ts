@@ -27,6 +27,8 @@ import {
 } from "./selectors/field-selector.ts";
 import { parseLabelSelector, type LabelSelector } from "./selectors/label-selector.ts";
 import { toPartial, toTable, type TableOptions } from "./table.ts";
+import { pruneUnknownFields } from "../registry/unknown-fields.ts";
+import { deleteReturnsObject } from "./openapi/openapi.ts";
 
 export interface ResourceRequest {
   readonly instance: TenantInstance;
@@ -73,6 +75,37 @@ export function decodeBody(req: ResourceRequest): KubeObject {
   if (kind === "protobuf") return decodeProtobufBody(req.body).object;
   if (kind !== "json" && kind !== "yaml") throw badRequest(`unexpected content type for this request`);
   return parseDocument(req.body, kind);
+}
+
+type FieldValidation = "Ignore" | "Warn" | "Strict";
+
+function fieldValidationOf(query: URLSearchParams): FieldValidation {
+  const v = query.get("fieldValidation") ?? "";
+  if (v === "") return "Warn";
+  if (v === "Ignore" || v === "Warn" || v === "Strict") return v;
+  throw badRequest(
+    `fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`,
+  );
+}
+
+/**
+ * Drops fields a built-in kind does not declare (as kube's decoding into Go types does) and
+ * reports them per fieldValidation: Strict → 400, Warn → warnings, Ignore → nothing.
+ */
+function dropUnknownFields(
+  def: ResourceDef,
+  obj: KubeObject,
+  mode: FieldValidation,
+  warnings: string[],
+): KubeObject {
+  if (def.crd !== undefined) return obj;
+  const { obj: pruned, unknown } = pruneUnknownFields(def.schemaName, obj);
+  if (unknown.length > 0) {
+    const messages = unknown.map((f) => `unknown field "${f}"`);
+    if (mode === "Strict") throw badRequest(`strict decoding error: ${messages.join(", ")}`);
+    if (mode === "Warn") warnings.push(...messages);
+  }
+  return pruned as KubeObject;
 }
 
 function checkTypeMeta(def: ResourceDef, obj: KubeObject): void {
@@ -317,7 +350,8 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
       return { status: 201, body: objectBody(def, created, output, query), output };
     }
     case "update": {
-      const obj = decodeBody(req);
+      const warnings: string[] = [];
+      const obj = dropUnknownFields(def, decodeBody(req), fieldValidationOf(query), warnings);
       checkTypeMeta(def, obj);
       const bodyName = obj.metadata?.name;
       if (bodyName !== undefined && bodyName !== info.name) {
@@ -334,7 +368,7 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
         dryRun,
         subresource: info.subresource,
       });
-      return { status: 200, body: objectBody(def, updated, output, query), output };
+      return { status: 200, body: objectBody(def, updated, output, query), output, warnings };
     }
     case "patch": {
       const kind = bodyKind(header(req, "content-type"));
@@ -354,7 +388,8 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
     case "delete": {
       const opts = deleteOptionsOf(req);
       const { obj, deleted } = await store.delete(info.namespace, info.name, opts);
-      if (deleted && def.crd === undefined) {
+      // Most built-in kinds answer a success Status; custom resources and a few kinds the object.
+      if (deleted && def.crd === undefined && !deleteReturnsObject.has(def.schemaName ?? "")) {
         const status: Status = {
           kind: "Status",
           apiVersion: "v1",

@@ -49,6 +49,9 @@ const builtin = createRequire(import.meta.url)("./builtin-schemas.json") as Buil
  */
 export const builtinSchemas: Readonly<Record<string, Schema>> = builtin.schemas;
 
+/** Built-in kinds (schema names) whose DELETE answers the deleted object instead of a Status. */
+export const deleteReturnsObject: ReadonlySet<string> = new Set(builtin.deleteReturnsObject);
+
 /** Which package and file the built-in schemas were cut from, and which kinds it lacked. */
 export const builtinSchemasSource: Schema = builtin.source;
 
