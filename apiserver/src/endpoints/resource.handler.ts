@@ -105,7 +105,7 @@ function dropUnknownFields(
     if (mode === "Strict") throw badRequest(`strict decoding error: ${messages.join(", ")}`);
     if (mode === "Warn") warnings.push(...messages);
   }
-  return pruned as KubeObject;
+  return pruned;
 }
 
 function checkTypeMeta(def: ResourceDef, obj: KubeObject): void {
