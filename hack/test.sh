@@ -17,6 +17,8 @@ npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 echo "== type check" >&2
 npx tsc -p . --noEmit
+echo "== generated files" >&2
+bash hack/openapi/verify.sh
 
 mapfile -t files < <(find apiserver operator test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if $unit; then
