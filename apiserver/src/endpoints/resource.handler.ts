@@ -457,10 +457,6 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
   const tableOpts = output.as === "table" ? tableOptions(query) : undefined;
   let sentColumns = false;
 
-  if (sendInitialEvents && (revision === undefined ? rv !== "" : false)) {
-    throw badRequest("sendInitialEvents is forbidden for watch unless resourceVersionMatch is NotOlderThan");
-  }
-
   // Latest consistent state when starting "now" with initial events.
   if (revision === undefined || sendInitialEvents) await instance.cache.consistent();
   else if (revision > 0) await instance.cache.waitFor(revision).catch(() => undefined);

@@ -50,6 +50,8 @@ const historyLimit = 10_000;
 export class TenantCache {
   /** Objects by storage key. */
   private readonly objects = new Map<string, CachedObject>();
+  /** The same objects bucketed by resource (`<group>/<resource>/`), so a list scans one kind only. */
+  private readonly byResource = new Map<string, Map<string, CachedObject>>();
   private readonly listeners = new Set<{ prefix: string; listener: CacheListener }>();
   /** Recent events, oldest first, for watches that resume from a resourceVersion. */
   private readonly history: CacheEvent[] = [];
@@ -74,7 +76,7 @@ export class TenantCache {
   /** Lists the tenant and starts its watch. Call once. */
   async start(): Promise<void> {
     const list = await this.storage.list(this.prefix);
-    for (const kv of list.items) this.objects.set(kv.key, decodeStored(kv));
+    for (const kv of list.items) this.put(decodeStored(kv));
     this.revisionNow = list.revision;
     this.historyStart = list.revision;
     this.watch = this.storage.watch(
@@ -108,9 +110,31 @@ export class TenantCache {
 
   /** Objects under `prefix`, in key order. */
   list(prefix: string): CachedObject[] {
+    const bucket = this.byResource.get(this.resourceOf(prefix));
     const out: CachedObject[] = [];
-    for (const [key, o] of this.objects) if (key.startsWith(prefix)) out.push(o);
+    for (const [key, o] of bucket ?? this.objects) if (key.startsWith(prefix)) out.push(o);
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** `<group>/<resource>/` of a key or of a prefix at least that deep ("" when shallower). */
+  private resourceOf(key: string): string {
+    const rest = key.slice(this.prefix.length);
+    const first = rest.indexOf("/");
+    const second = first < 0 ? -1 : rest.indexOf("/", first + 1);
+    return second < 0 ? "" : rest.slice(0, second + 1);
+  }
+
+  private put(o: CachedObject): void {
+    this.objects.set(o.key, o);
+    const r = this.resourceOf(o.key);
+    let bucket = this.byResource.get(r);
+    if (bucket === undefined) this.byResource.set(r, (bucket = new Map()));
+    bucket.set(o.key, o);
+  }
+
+  private remove(key: string): void {
+    this.objects.delete(key);
+    this.byResource.get(this.resourceOf(key))?.delete(key);
   }
 
   /** Waits until the cache has caught up with storage's current revision; returns that revision. */
@@ -174,12 +198,12 @@ export class TenantCache {
       const prev = this.objects.get(e.kv.key);
       if (e.type === "DELETED") {
         const object = decodeStored(e.kv, e.revision);
-        this.objects.delete(e.kv.key);
+        this.remove(e.kv.key);
         out.push({ type: "DELETED", key: e.kv.key, object, ...(prev ? { prev } : {}), revision: e.revision });
         progress = Math.max(progress, e.revision);
       } else {
         const object = decodeStored(e.kv);
-        this.objects.set(e.kv.key, object);
+        this.put(object);
         out.push({
           type: prev ? "MODIFIED" : "ADDED",
           key: e.kv.key,
