@@ -143,7 +143,9 @@ export class GenericStore {
    */
   private async admitNamespace(namespace: string, name: string): Promise<void> {
     await this.tenant.cache.consistent();
-    const ns = this.tenant.cache.get(this.tenant.key({ group: "", plural: "namespaces" }, undefined, namespace));
+    const ns = this.tenant.cache.get(
+      this.tenant.key({ group: "", plural: "namespaces" }, undefined, namespace),
+    );
     if (ns === undefined) throw notFound({ group: "", resource: "namespaces" }, namespace);
     if (ns.obj.metadata?.deletionTimestamp !== undefined) {
       throw forbidden(
@@ -190,7 +192,8 @@ export class GenericStore {
 
   private validate(obj: KubeObject, old?: KubeObject): void {
     const errors: FieldError[] = validateObject(this.def, obj, old);
-    if (errors.length === 0 && this.def.strategy.validate) errors.push(...this.def.strategy.validate(obj, old));
+    if (errors.length === 0 && this.def.strategy.validate)
+      errors.push(...this.def.strategy.validate(obj, old));
     if (errors.length > 0) {
       throw invalid({ group: this.def.group, kind: this.def.kind }, obj.metadata?.name ?? "", errors);
     }
@@ -282,6 +285,9 @@ export class GenericStore {
     const meta: ObjectMeta = { ...(obj.metadata ?? {}) };
     obj.metadata = meta;
     // Immutable server-owned fields.
+    // An update without a resourceVersion is unconditional: it applies to the current state.
+    if (!meta.resourceVersion && curMeta.resourceVersion !== undefined)
+      meta.resourceVersion = curMeta.resourceVersion;
     for (const field of ["name", "namespace", "uid", "creationTimestamp"] as const) {
       if (curMeta[field] === undefined) delete meta[field];
       else meta[field] = curMeta[field];
@@ -334,36 +340,78 @@ export class GenericStore {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cached.modRevision}`,
       );
     }
-    const finalizers = [...(cached.obj.metadata?.finalizers ?? [])];
-    if (opts.propagationPolicy === "Foreground" && !finalizers.includes("foregroundDeletion")) {
-      finalizers.push("foregroundDeletion");
+    // [lifecycle] NamespaceLifecycle admission: the system namespaces may never be deleted.
+    const isNamespace = this.def.group === "" && this.def.plural === "namespaces";
+    if (isNamespace && ["default", "kube-system", "kube-public"].includes(name)) {
+      throw forbidden(qualified(this.def), name, "this namespace may not be deleted");
     }
-    if (opts.propagationPolicy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
-    if (finalizers.length > 0) {
-      if (
-        cached.obj.metadata?.deletionTimestamp !== undefined &&
-        finalizers.length === (cached.obj.metadata.finalizers ?? []).length
-      ) {
-        return { obj: servedAs(this.def, cached.obj), deleted: false };
-      }
-      const obj = await this.update(
-        namespace,
-        name,
-        (current) => {
-          const meta = current.metadata ?? {};
-          meta.deletionTimestamp ??= nowTimestamp();
-          meta.deletionGracePeriodSeconds ??= 0;
-          meta.finalizers = finalizers;
-          return current;
-        },
-        { dryRun: opts.dryRun },
+    // [lifecycle] The garbage collector's finalizers as the propagation policy asks (kube's
+    // deletionFinalizersForGarbageCollection): a policy sets or clears them, no policy keeps them.
+    const policy = opts.propagationPolicy;
+    const gcFinalizers = (current: readonly string[]): string[] => {
+      if (policy === undefined) return [...current];
+      const out = current.filter(
+        (f) => (f !== "orphan" || policy === "Orphan") && (f !== "foregroundDeletion" || policy === "Foreground"),
       );
-      return { obj, deleted: false };
+      if (policy === "Orphan" && !out.includes("orphan")) out.push("orphan");
+      if (policy === "Foreground" && !out.includes("foregroundDeletion")) out.push("foregroundDeletion");
+      return out;
+    };
+    const meta = cached.obj.metadata ?? {};
+    // [lifecycle] A namespace is first only marked Terminating (kube's namespace REST Delete); the
+    // namespace controller empties it and clears spec.finalizers, and until then a delete changes nothing.
+    const terminate = isNamespace && meta.deletionTimestamp === undefined;
+    const specFinalizers = (cached.obj["spec"] as { finalizers?: string[] } | undefined)?.finalizers ?? [];
+    if (isNamespace && !terminate && specFinalizers.length > 0) {
+      return { obj: servedAs(this.def, cached.obj), deleted: false };
+    }
+    let revision = cached.modRevision;
+    const finalizers = gcFinalizers(meta.finalizers ?? []);
+    if (terminate || finalizers.length > 0) {
+      const unchanged =
+        meta.deletionTimestamp !== undefined && finalizers.join("\0") === (meta.finalizers ?? []).join("\0");
+      if (unchanged) return { obj: servedAs(this.def, cached.obj), deleted: false };
+      // Marks the object as being deleted. Not through update(): deletionTimestamp is not writable there.
+      const mark = (obj: KubeObject): KubeObject => {
+        const m: ObjectMeta = obj.metadata ?? {};
+        obj.metadata = m;
+        if (m.deletionTimestamp === undefined && (m.generation ?? 0) > 0) m.generation = (m.generation ?? 0) + 1;
+        m.deletionTimestamp ??= nowTimestamp();
+        m.deletionGracePeriodSeconds = 0;
+        const fs = gcFinalizers(m.finalizers ?? []);
+        if (fs.length > 0) m.finalizers = fs;
+        else delete m.finalizers;
+        if (isNamespace) obj["status"] = { ...((obj["status"] as object | undefined) ?? {}), phase: "Terminating" };
+        return obj;
+      };
+      if (opts.dryRun) return { obj: servedAs(this.def, mark(clone(cached.obj))), deleted: false };
+      let marked: KubeObject | undefined;
+      let kv: KeyValue;
+      try {
+        kv = await this.tenant.storage.guaranteedUpdate(
+          key,
+          (currentKv) => encodeForStorage((marked = mark(decodeStored(currentKv).obj))),
+          {
+            cached: cachedKv(cached),
+            preconditions: {
+              ...(pre?.uid !== undefined ? { uid: pre.uid } : {}),
+              ...(pre?.resourceVersion !== undefined ? { resourceVersion: Number(pre.resourceVersion) } : {}),
+            },
+          },
+        );
+      } catch (err) {
+        this.storageError(err, name);
+      }
+      // Every finalizer may have gone meanwhile: then the deletion completes now.
+      if (terminate || (marked?.metadata?.finalizers ?? []).length > 0) {
+        return { obj: servedAs(this.def, withRevision(marked!, kv.modRevision)), deleted: false };
+      }
+      revision = kv.modRevision;
     }
     if (opts.dryRun) return { obj: servedAs(this.def, cached.obj), deleted: true };
     try {
       const res = await this.tenant.storage.delete(key, {
-        preconditions: { resourceVersion: cached.modRevision },
+        preconditions: { resourceVersion: revision },
       });
       return { obj: servedAs(this.def, decodeStored(res.kv, res.revision).obj), deleted: true };
     } catch (err) {

@@ -128,7 +128,7 @@ export class TenantCache {
     this.objects.set(o.key, o);
     const r = this.resourceOf(o.key);
     let bucket = this.byResource.get(r);
-    if (bucket === undefined) this.byResource.set(r, (bucket = new Map()));
+    if (bucket === undefined) this.byResource.set(r, (bucket = new Map<string, CachedObject>()));
     bucket.set(o.key, o);
   }
 
