@@ -102,7 +102,11 @@ function dropUnknownFields(
   const { obj: pruned, unknown } = pruneUnknownFields(def.schemaName, obj);
   if (unknown.length > 0) {
     const messages = unknown.map((f) => `unknown field "${f}"`);
-    if (mode === "Strict") throw badRequest(`strict decoding error: ${messages.join(", ")}`);
+    if (mode === "Strict") {
+      throw badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${messages.join(", ")}`,
+      );
+    }
     if (mode === "Warn") warnings.push(...messages);
   }
   return pruned;
@@ -342,12 +346,13 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
     case "create": {
       if (info.subresource !== "")
         throw methodNotAllowed(`the server does not allow this method on the requested resource`);
-      const obj = decodeBody(req);
+      const warnings: string[] = [];
+      const obj = dropUnknownFields(def, decodeBody(req), fieldValidationOf(query), warnings);
       checkTypeMeta(def, obj);
       if (info.name !== "")
         throw methodNotAllowed("the server does not allow this method on the requested resource");
       const created = await store.create(obj, info.namespace, { dryRun });
-      return { status: 201, body: objectBody(def, created, output, query), output };
+      return { status: 201, body: objectBody(def, created, output, query), output, warnings };
     }
     case "update": {
       const warnings: string[] = [];
@@ -373,17 +378,20 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
     case "patch": {
       const kind = bodyKind(header(req, "content-type"));
       const patch = req.body ?? Buffer.alloc(0);
+      const mode = fieldValidationOf(query);
+      let warnings: string[] = [];
       const updated = await store.update(
         info.namespace,
         info.name,
         (current) => {
-          const next = applyPatch(kind, def, current, patch);
+          warnings = []; // a retry on conflict patches afresh
+          const next = dropUnknownFields(def, applyPatch(kind, def, current, patch), mode, warnings);
           checkTypeMeta(def, next);
           return next;
         },
         { dryRun, subresource: info.subresource, expectedRevision: "" },
       );
-      return { status: 200, body: objectBody(def, updated, output, query), output };
+      return { status: 200, body: objectBody(def, updated, output, query), output, warnings };
     }
     case "delete": {
       const opts = deleteOptionsOf(req);

@@ -10,9 +10,10 @@ const objects = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : [])
 
 function defaultSubjects(obj: KubeObject): void {
   for (const s of objects(obj["subjects"])) {
+    if (s["kind"] === "ServiceAccount" && s["apiGroup"] === "") delete s["apiGroup"];
     if (s["apiGroup"] === undefined) {
       if (s["kind"] === "User" || s["kind"] === "Group") s["apiGroup"] = "rbac.authorization.k8s.io";
-      if (s["kind"] === "ServiceAccount") s["apiGroup"] = "";
+      // A ServiceAccount subject's apiGroup stays absent (omitempty upstream).
     }
   }
 }
@@ -34,6 +35,15 @@ function defaultWebhooks(obj: KubeObject, mutating: boolean): void {
 const defaulters: Record<string, (obj: KubeObject) => void> = {
   "/Secret": (o) => {
     o["type"] ??= "Opaque";
+    // stringData is write-only: merged into data (base64), never stored.
+    const stringData = o["stringData"];
+    if (isObj(stringData)) {
+      const data = isObj(o["data"]) ? o["data"] : (o["data"] = {});
+      for (const [k, v] of Object.entries(stringData)) {
+        if (typeof v === "string") data[k] = Buffer.from(v, "utf8").toString("base64");
+      }
+    }
+    delete o["stringData"];
   },
   "/Namespace": (o) => {
     const spec = isObj(o["spec"]) ? o["spec"] : (o["spec"] = {});
@@ -51,6 +61,8 @@ const defaulters: Record<string, (obj: KubeObject) => void> = {
       p["protocol"] ??= "TCP";
       p["targetPort"] ??= p["port"];
     }
+    const status = isObj(o["status"]) ? o["status"] : (o["status"] = {});
+    status["loadBalancer"] ??= {};
     if (spec["type"] !== "ExternalName") {
       spec["internalTrafficPolicy"] ??= "Cluster";
       spec["ipFamilyPolicy"] ??= "SingleStack";

@@ -281,7 +281,7 @@ export const printers: Record<string, Printer> = {
   "/ResourceQuota": {
     columns: [nameColumn, ageColumn, col("Request", "string", "Request"), col("Limit", "string", "Limit")],
     cells: (o, now) => {
-      const hard = (get(o, "status", "hard") ?? get(o, "spec", "hard") ?? {}) as Record<string, unknown>;
+      const hard = (get(o, "status", "hard") ?? {}) as Record<string, unknown>;
       const used = (get(o, "status", "used") ?? {}) as Record<string, unknown>;
       const fmt = (keys: string[]) =>
         keys.map((k) => `${k}: ${str(used[k], "0")}/${str(hard[k])}`).join(", ");
