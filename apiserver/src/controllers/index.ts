@@ -1,0 +1,61 @@
+// The controllers every tenant instance runs inside the shard, as kube-controller-manager
+// runs them for a cluster: namespace lifecycle (empty a deleted namespace, then finalize
+// it) and the garbage collector (ownerReferences: background, foreground and orphan
+// deletion). Each tenant's controllers read only that tenant's cache and write only
+// through its store; nothing is shared between tenants. Watch plumbing lives in
+// `*.controller.ts`, decisions in `*.reconcile.ts`, the queue in work-queue.ts.
+
+import type { Logger } from "pino";
+import type { TenantInstance } from "../tenancy/instance.ts";
+import { GarbageCollector } from "./garbage-collector.controller.ts";
+import { defaultControllerLogger, logKeys } from "./log.ts";
+import { NamespaceController, type NamespaceControllerOptions } from "./namespace.controller.ts";
+import type { WorkQueueOptions } from "./work-queue.ts";
+
+export { GarbageCollector } from "./garbage-collector.controller.ts";
+export { NamespaceController } from "./namespace.controller.ts";
+export { TerminalError, WorkQueue } from "./work-queue.ts";
+
+/** A tenant's running controllers. */
+export interface TenantControllers {
+  readonly garbageCollector: GarbageCollector;
+  readonly namespaces: NamespaceController;
+  /** Stops both (idempotent): no reconcile runs and no timer is left once it resolves. */
+  stop(): Promise<void>;
+}
+
+export interface TenantControllerOptions {
+  readonly log?: Logger;
+  readonly garbageCollector?: WorkQueueOptions;
+  readonly namespaces?: NamespaceControllerOptions;
+}
+
+/**
+ * Starts the controllers of one tenant instance. Called by TenantInstance.start() once its
+ * cache is running; the instance calls stop() when it is dropped.
+ */
+export function startTenantControllers(
+  instance: TenantInstance,
+  opts: TenantControllerOptions = {},
+): TenantControllers {
+  const log = (opts.log ?? defaultControllerLogger()).child({ [logKeys.tenant]: instance.tenant.name });
+  const garbageCollector = new GarbageCollector(
+    instance,
+    log.child({ [logKeys.controller]: "garbage-collector" }),
+    opts.garbageCollector,
+  );
+  const namespaces = new NamespaceController(
+    instance,
+    log.child({ [logKeys.controller]: "namespace" }),
+    opts.namespaces,
+  );
+  garbageCollector.start();
+  namespaces.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    garbageCollector,
+    namespaces,
+    stop: () =>
+      (stopping ??= Promise.all([garbageCollector.stop(), namespaces.stop()]).then(() => undefined)),
+  };
+}
