@@ -4,6 +4,7 @@
 
 import type { FieldError } from "../apierrors/status.ts";
 import { defaultPrinter, printers, type KubeObject, type Printer } from "./printers.ts";
+import { crdStrategy } from "./crd/crd.strategy.ts";
 
 export interface Strategy {
   /** Whether metadata.generation is kept and bumped on changes outside metadata and status. */
@@ -300,7 +301,8 @@ export const builtinResources: readonly ResourceDef[] = [
     shortNames: ["crd", "crds"],
     categories: ["api-extensions"],
     subresources: ["status"],
-    strategy: { generation: true, statusSubresource: true },
+    // [crd] Defaulting, status reset and validation of CRDs (registry/crd/crd.strategy.ts).
+    strategy: crdStrategy,
     schemaName: "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
   }),
 ];

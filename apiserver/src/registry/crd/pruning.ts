@@ -129,7 +129,8 @@ export function applyDefaults(x: unknown, s: JSONSchemaProps | undefined): void 
     const prop = propertySchema(s, k);
     if (prop !== undefined) applyDefaults(x[k], prop);
     else if (additional !== undefined) {
-      if (nonNullableNull(x[k], additional) && hasDefault(additional)) x[k] = structuredClone(additional.default);
+      if (nonNullableNull(x[k], additional) && hasDefault(additional))
+        x[k] = structuredClone(additional.default);
       applyDefaults(x[k], additional);
     }
   }

@@ -1,0 +1,615 @@
+// x-kubernetes-validations: CEL rules in a CRD schema, compiled when the CRD is validated and
+// evaluated against custom resources, with kube-apiserver's semantics (v1.32): `self` is the
+// value at the rule's node, `oldSelf` the correlated old value on update (transition rules run
+// only when there is one, unless optionalOldSelf), values are typed by the schema (integer →
+// int, number → double), and failures read `<path>: Invalid value: "<type>": <message>`.
+// The CEL engine is @marcbachmann/cel-js; the Kubernetes libraries it lacks (lists, regex,
+// the strings extension) are registered here.
+
+import { Environment, Optional } from "@marcbachmann/cel-js";
+import type { FieldError } from "../../apierrors/status.ts";
+import { goQuote } from "../validation/field.ts";
+import * as e from "./errors.ts";
+import { compilePattern } from "./validator.ts";
+import {
+  additionalSchema,
+  FieldPath,
+  isEmbedded,
+  isIntOrString,
+  isObject,
+  itemsSchema,
+  preservesUnknown,
+  propertySchema,
+  type JSONSchemaProps,
+  type ValidationRule,
+} from "./schema.ts";
+
+// ---- names --------------------------------------------------------------------------------
+
+const reserved = new Set([
+  "true",
+  "false",
+  "null",
+  "in",
+  "as",
+  "break",
+  "const",
+  "continue",
+  "else",
+  "for",
+  "function",
+  "if",
+  "import",
+  "let",
+  "loop",
+  "package",
+  "namespace",
+  "return",
+  "var",
+  "void",
+  "while",
+]);
+
+/** cel.Escape: a property name as a CEL identifier, or undefined when it cannot be one. */
+export function escapeName(ident: string): string | undefined {
+  if (ident === "" || /^[0-9]/.test(ident)) return undefined;
+  if (reserved.has(ident)) return `__${ident}__`;
+  let ok = true;
+  const out = ident.replace(/(__|[-./]|[^a-zA-Z0-9\-./_])/g, (s) => {
+    switch (s) {
+      case "__":
+        return "__underscores__";
+      case ".":
+        return "__dot__";
+      case "-":
+        return "__dash__";
+      case "/":
+        return "__slash__";
+      default:
+        ok = false;
+        return "";
+    }
+  });
+  return ok ? out : undefined;
+}
+
+// ---- environments -------------------------------------------------------------------------
+
+const cmp = (a: unknown, b: unknown): number => {
+  if (typeof a === "string" && typeof b === "string") return a < b ? -1 : a > b ? 1 : 0;
+  const x = typeof a === "bigint" ? Number(a) : (a as number);
+  const y = typeof b === "bigint" ? Number(b) : (b as number);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+const sameValue = (a: unknown, b: unknown): boolean =>
+  a === b || (typeof a !== "object" && typeof b !== "object" && cmp(a, b) === 0 && typeof a === typeof b);
+
+/** Registers what Kubernetes' CEL environment has and the engine lacks. */
+function registerKubernetesLibraries(env: Environment): void {
+  // k8s.io/apiserver/pkg/cel/library: lists.
+  env.registerFunction("list.isSorted(): bool", (l: unknown[]) =>
+    l.every((x, i) => i === 0 || cmp(l[i - 1], x) <= 0),
+  );
+  env.registerFunction("list.sum(): dyn", (l: unknown[]) => {
+    if (l.length === 0) return 0n;
+    return l.reduce((acc, x) =>
+      typeof acc === "bigint" && typeof x === "bigint" ? acc + x : Number(acc) + Number(x),
+    );
+  });
+  env.registerFunction("list.min(): dyn", (l: unknown[]) => {
+    if (l.length === 0) throw new Error("min(list) called on an empty list");
+    return l.reduce((a, b) => (cmp(b, a) < 0 ? b : a));
+  });
+  env.registerFunction("list.max(): dyn", (l: unknown[]) => {
+    if (l.length === 0) throw new Error("max(list) called on an empty list");
+    return l.reduce((a, b) => (cmp(b, a) > 0 ? b : a));
+  });
+  env.registerFunction("list.indexOf(dyn): int", (l: unknown[], x: unknown) =>
+    BigInt(l.findIndex((y) => sameValue(y, x))),
+  );
+  env.registerFunction("list.lastIndexOf(dyn): int", (l: unknown[], x: unknown) =>
+    BigInt(l.findLastIndex((y) => sameValue(y, x))),
+  );
+  // regex
+  env.registerFunction(
+    "string.find(string): string",
+    (s: string, re: string) => compilePattern(re).exec(s)?.[0] ?? "",
+  );
+  env.registerFunction("string.findAll(string): list<string>", (s: string, re: string) => findAll(s, re, -1));
+  env.registerFunction("string.findAll(string, int): list<string>", (s: string, re: string, n: bigint) =>
+    findAll(s, re, Number(n)),
+  );
+  // cel-go's strings extension
+  env.registerFunction("string.charAt(int): string", (s: string, i: bigint) => {
+    const chars = [...s];
+    const n = Number(i);
+    if (n < 0 || n > chars.length) throw new Error(`index out of range: ${n}`);
+    return chars[n] ?? "";
+  });
+  env.registerFunction("string.replace(string, string): string", (s: string, a: string, b: string) =>
+    s.split(a).join(b),
+  );
+  env.registerFunction(
+    "string.replace(string, string, int): string",
+    (s: string, a: string, b: string, n: bigint) => {
+      let count = Number(n);
+      if (count < 0) return s.split(a).join(b);
+      let out = "";
+      let rest = s;
+      while (count > 0) {
+        const at = rest.indexOf(a);
+        if (at < 0) break;
+        out += rest.slice(0, at) + b;
+        rest = rest.slice(at + a.length);
+        count--;
+      }
+      return out + rest;
+    },
+  );
+  env.registerFunction("string.reverse(): string", (s: string) => [...s].reverse().join(""));
+}
+
+function findAll(s: string, re: string, limit: number): string[] {
+  const r = compilePattern(re);
+  const g = new RegExp(r.source, r.flags.includes("g") ? r.flags : `${r.flags}g`);
+  const out: string[] = [];
+  for (const m of s.matchAll(g)) {
+    if (limit >= 0 && out.length >= limit) break;
+    out.push(m[0]);
+  }
+  return out;
+}
+
+const envOptions = { enableOptionalTypes: true, homogeneousAggregateLiterals: false } as const;
+
+/** The base environment shared by all rules: `self` and `oldSelf` are dynamic. */
+const baseEnv = new Environment(envOptions);
+registerKubernetesLibraries(baseEnv);
+baseEnv.registerVariable("self", "dyn");
+const ruleEnv = baseEnv.clone();
+ruleEnv.registerVariable("oldSelf", "dyn");
+/** For optionalOldSelf rules: oldSelf is optional.none() when there is no old value. */
+const optionalRuleEnv = baseEnv.clone();
+optionalRuleEnv.registerVariable("oldSelf", "optional<dyn>");
+
+// ---- compile ------------------------------------------------------------------------------
+
+type Program = (ctx: Record<string, unknown>) => unknown;
+
+export interface CompiledRule {
+  readonly rule: ValidationRule;
+  readonly program: Program;
+  readonly messageProgram?: Program;
+  readonly usesOldSelf: boolean;
+  readonly optionalOldSelf: boolean;
+}
+
+/** A problem with one rule, for the CRD's validation (paths are relative to the rule). */
+export interface RuleCompileError {
+  readonly field: "rule" | "messageExpression";
+  readonly required: boolean;
+  readonly detail: string;
+}
+
+interface AstLike {
+  op: string;
+  args: unknown;
+}
+
+function referencesOldSelf(node: unknown): boolean {
+  if (node === null || typeof node !== "object") return false;
+  if (Array.isArray(node)) return node.some(referencesOldSelf);
+  const n = node as AstLike;
+  if (n.op === "id" && n.args === "oldSelf") return true;
+  return referencesOldSelf(n.args);
+}
+
+/** cel-go's issue format: `ERROR: <input>:1:6: <message>` with the source line and a caret. */
+function celIssue(expr: string, err: unknown): string {
+  const error = err as { message?: string; node?: { pos?: number }; range?: { start: number } };
+  const first = (error.message ?? String(err)).split("\n")[0] ?? "";
+  const pos = error.node?.pos ?? error.range?.start ?? 0;
+  const before = expr.slice(0, pos);
+  const line = before.split("\n").length;
+  const col = pos - (before.lastIndexOf("\n") + 1);
+  const src = expr.split("\n")[line - 1] ?? "";
+  let msg = first.replace(/^No such key: (.*)$/, "undefined field '$1'");
+  msg = msg.charAt(0).toLowerCase() + msg.slice(1);
+  return `ERROR: <input>:${line}:${col + 1}: ${msg}\n | ${src}\n | ${".".repeat(col)}^`;
+}
+
+// Typed declarations, for compile-time checks only (evaluation is dynamic).
+let typeCounter = 0;
+
+function declType(env: Environment, s: JSONSchemaProps | undefined, resourceRoot: boolean): string {
+  if (s === undefined || isIntOrString(s)) return "dyn";
+  switch (s.type ?? "") {
+    case "integer":
+      return "int";
+    case "number":
+      return "double";
+    case "boolean":
+      return "bool";
+    case "string":
+      return "string";
+    case "array":
+      return `list<${declType(env, itemsSchema(s), false)}>`;
+    case "object": {
+      const additional = additionalSchema(s);
+      if (additional !== undefined && s.properties === undefined) {
+        return `map<string, ${declType(env, additional, isEmbedded(additional))}>`;
+      }
+      if (preservesUnknown(s) && s.properties === undefined && !resourceRoot) return "dyn";
+      const fields: Record<string, string> = {};
+      if (resourceRoot) {
+        fields["apiVersion"] = "string";
+        fields["kind"] = "string";
+        fields["metadata"] = declMetadata(env);
+      }
+      for (const [k, prop] of Object.entries(s.properties ?? {})) {
+        const name = escapeName(k);
+        if (name === undefined) continue;
+        if (resourceRoot && (k === "metadata" || k === "apiVersion" || k === "kind")) continue;
+        fields[name] = declType(env, prop, isEmbedded(prop));
+      }
+      const name = `Object${++typeCounter}`;
+      env.registerType(name, { fields });
+      return name;
+    }
+    default:
+      return "dyn";
+  }
+}
+
+function declMetadata(env: Environment): string {
+  const name = `ObjectMeta${++typeCounter}`;
+  env.registerType(name, { fields: { name: "string", generateName: "string" } });
+  return name;
+}
+
+/** Type-checks `expr` against the node's schema; returns an error string or undefined. */
+function typeCheck(
+  expr: string,
+  s: JSONSchemaProps,
+  resourceRoot: boolean,
+  optionalOld: boolean,
+): string | undefined {
+  const env = new Environment(envOptions);
+  registerKubernetesLibraries(env);
+  let selfType: string;
+  try {
+    selfType = declType(env, s, resourceRoot);
+  } catch {
+    return undefined; // a schema the engine cannot declare: fall back to dynamic checks
+  }
+  env.registerVariable("self", selfType);
+  env.registerVariable("oldSelf", optionalOld ? `optional<${selfType}>` : selfType);
+  const res = env.check(expr);
+  if (res.valid) {
+    return res.type === "bool" || res.type === "dyn" ? undefined : "cel expression must evaluate to a bool";
+  }
+  const msg = res.error?.message ?? "";
+  // Only undefined fields are reported from the typed check: where this engine's overloads are
+  // narrower than cel-go's, the dynamic check below decides.
+  return /^No such key/.test(msg) ? `compilation failed: ${celIssue(expr, res.error)}` : undefined;
+}
+
+/**
+ * Compiles the rules of one schema node. `resourceRoot` is true at the root and at embedded
+ * resources (apiVersion, kind, metadata.name and metadata.generateName are then declared).
+ */
+export function compileRules(
+  s: JSONSchemaProps,
+  resourceRoot: boolean,
+): { compiled: (CompiledRule | undefined)[]; errors: (RuleCompileError | undefined)[][] } {
+  const rules = s["x-kubernetes-validations"] ?? [];
+  const compiled: (CompiledRule | undefined)[] = [];
+  const errors: (RuleCompileError | undefined)[][] = [];
+  for (const rule of rules) {
+    const errs: RuleCompileError[] = [];
+    const expr = rule.rule ?? "";
+    const optionalOld = rule.optionalOldSelf === true;
+    const env = optionalOld ? optionalRuleEnv : ruleEnv;
+    let program: Program | undefined;
+    let usesOldSelf = false;
+    try {
+      const parsed = env.parse(expr);
+      usesOldSelf = referencesOldSelf(parsed.ast);
+      const checked = parsed.check();
+      if (!checked.valid) {
+        errs.push({
+          field: "rule",
+          required: false,
+          detail: `compilation failed: ${celIssue(expr, checked.error)}`,
+        });
+      } else if (checked.type !== "bool" && checked.type !== "dyn") {
+        errs.push({ field: "rule", required: false, detail: "cel expression must evaluate to a bool" });
+      } else {
+        const typed = typeCheck(expr, s, resourceRoot, optionalOld);
+        if (typed !== undefined) errs.push({ field: "rule", required: false, detail: typed });
+        else program = parsed;
+      }
+    } catch (err) {
+      errs.push({ field: "rule", required: false, detail: `compilation failed: ${celIssue(expr, err)}` });
+    }
+    let messageProgram: Program | undefined;
+    const msgExpr = rule.messageExpression ?? "";
+    if (msgExpr.trim() !== "") {
+      try {
+        const parsed = env.parse(msgExpr);
+        const checked = parsed.check();
+        if (!checked.valid) {
+          errs.push({
+            field: "messageExpression",
+            required: false,
+            detail: `messageExpression compilation failed: ${celIssue(msgExpr, checked.error)}`,
+          });
+        } else if (checked.type !== "string" && checked.type !== "dyn") {
+          errs.push({ field: "messageExpression", required: false, detail: "must evaluate to a string" });
+        } else messageProgram = parsed;
+      } catch (err) {
+        errs.push({
+          field: "messageExpression",
+          required: false,
+          detail: `messageExpression compilation failed: ${celIssue(msgExpr, err)}`,
+        });
+      }
+    }
+    errors.push(errs);
+    compiled.push(
+      program === undefined
+        ? undefined
+        : {
+            rule,
+            program,
+            ...(messageProgram !== undefined ? { messageProgram } : {}),
+            usesOldSelf,
+            optionalOldSelf: optionalOld,
+          },
+    );
+  }
+  return { compiled, errors };
+}
+
+// ---- values -------------------------------------------------------------------------------
+
+/** A decoded JSON value as CEL sees it under schema `s` (ints as bigint, escaped field names). */
+export function toCel(v: unknown, s: JSONSchemaProps | undefined, resourceRoot = false): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "number") {
+    if (s?.type === "number") return v;
+    return Number.isInteger(v) ? BigInt(v) : v;
+  }
+  if (typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    const items = itemsSchema(s);
+    return v.map((x) => toCel(x, items, isEmbedded(items)));
+  }
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  if (s === undefined || (s.properties === undefined && s.additionalProperties === undefined)) {
+    for (const [k, x] of Object.entries(o)) out[k] = toCel(x, undefined);
+    if (resourceRoot && isObject(o["metadata"])) out["metadata"] = metaView(o["metadata"]);
+    return out;
+  }
+  const additional = additionalSchema(s);
+  if (additional !== undefined && s.properties === undefined) {
+    for (const [k, x] of Object.entries(o)) out[k] = toCel(x, additional, isEmbedded(additional));
+    return out;
+  }
+  for (const [k, x] of Object.entries(o)) {
+    if (resourceRoot && k === "metadata") {
+      if (isObject(x)) out[k] = metaView(x);
+      continue;
+    }
+    const prop = propertySchema(s, k);
+    const name = escapeName(k);
+    if (name === undefined) continue;
+    out[name] = toCel(x, prop, isEmbedded(prop));
+  }
+  return out;
+}
+
+/** Only metadata.name and metadata.generateName are visible to rules. */
+function metaView(meta: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (typeof meta["name"] === "string") out["name"] = meta["name"];
+  if (typeof meta["generateName"] === "string") out["generateName"] = meta["generateName"];
+  return out;
+}
+
+// ---- evaluate -----------------------------------------------------------------------------
+
+/** Compiled rules per schema node, built once per CRD version. */
+export class CelValidator {
+  private readonly cache = new WeakMap<JSONSchemaProps, (CompiledRule | undefined)[]>();
+
+  constructor(private readonly root: JSONSchemaProps) {}
+
+  /** Whether the schema has any rule at all (no work otherwise). */
+  static hasRules(s: JSONSchemaProps | undefined): boolean {
+    if (s === undefined) return false;
+    if ((s["x-kubernetes-validations"] ?? []).length > 0) return true;
+    const items = itemsSchema(s);
+    const additional = additionalSchema(s);
+    return (
+      Object.values(s.properties ?? {}).some((p) => CelValidator.hasRules(p)) ||
+      CelValidator.hasRules(items) ||
+      (additional !== undefined && CelValidator.hasRules(additional))
+    );
+  }
+
+  private rulesOf(s: JSONSchemaProps, resourceRoot: boolean): (CompiledRule | undefined)[] {
+    let c = this.cache.get(s);
+    if (c === undefined) {
+      c = compileRules(s, resourceRoot).compiled;
+      this.cache.set(s, c);
+    }
+    return c;
+  }
+
+  /** Errors of every rule on `obj` (and `old` on update), as kube reports them. */
+  validate(obj: unknown, old: unknown): FieldError[] {
+    const errs: FieldError[] = [];
+    this.walk(FieldPath.root, this.root, obj, old, true, errs);
+    return errs;
+  }
+
+  private walk(
+    path: FieldPath,
+    s: JSONSchemaProps | undefined,
+    obj: unknown,
+    old: unknown,
+    resourceRoot: boolean,
+    errs: FieldError[],
+  ): void {
+    if (s === undefined || obj === null || obj === undefined) return;
+    if ((s["x-kubernetes-validations"] ?? []).length > 0)
+      this.evaluate(path, s, obj, old, resourceRoot, errs);
+    if (Array.isArray(obj)) {
+      const items = itemsSchema(s);
+      if (items === undefined) return;
+      const correlate = s["x-kubernetes-list-type"] === "map" ? listMapCorrelator(s, old) : undefined;
+      obj.forEach((x, i) => this.walk(path.index(i), items, x, correlate?.(x), isEmbedded(items), errs));
+      return;
+    }
+    if (!isObject(obj)) return;
+    const oldObj = isObject(old) ? old : undefined;
+    const additional = additionalSchema(s);
+    const correlatable = s["x-kubernetes-map-type"] !== "atomic";
+    for (const [k, x] of Object.entries(obj)) {
+      if (resourceRoot && (k === "metadata" || k === "apiVersion" || k === "kind")) continue;
+      const prop = propertySchema(s, k);
+      const oldX = oldObj !== undefined && correlatable ? oldObj[k] : undefined;
+      if (prop !== undefined) this.walk(path.child(k), prop, x, oldX, isEmbedded(prop), errs);
+      else if (additional !== undefined)
+        this.walk(path.key(k), additional, x, oldX, isEmbedded(additional), errs);
+    }
+  }
+
+  private evaluate(
+    path: FieldPath,
+    s: JSONSchemaProps,
+    obj: unknown,
+    old: unknown,
+    resourceRoot: boolean,
+    errs: FieldError[],
+  ): void {
+    const type = isIntOrString(s) ? "" : (s.type ?? "");
+    const self = toCel(obj, s, resourceRoot);
+    const hasOld = old !== undefined && old !== null;
+    const oldSelf = hasOld ? toCel(old, s, resourceRoot) : undefined;
+    for (const c of this.rulesOf(s, resourceRoot)) {
+      if (c === undefined) continue;
+      if (c.usesOldSelf && !hasOld && !c.optionalOldSelf) continue;
+      const ctx: Record<string, unknown> = {
+        self,
+        oldSelf: c.optionalOldSelf ? (hasOld ? Optional.of(oldSelf) : Optional.none()) : (oldSelf ?? null),
+      };
+      const at = rulePath(path, c.rule.fieldPath);
+      let result: unknown;
+      try {
+        result = c.program(ctx);
+      } catch (err) {
+        const msg = runtimeMessage(err);
+        if (/^no such overload|^found no matching overload/.test(msg)) {
+          errs.push(
+            e.invalid(
+              path,
+              e.json(type),
+              `'${msg}': call arguments did not match a supported operator, function or macro signature for rule: ${ruleErrorString(c.rule)}`,
+            ),
+          );
+        } else {
+          errs.push(e.invalid(path, e.json(type), `${msg} evaluating rule: ${ruleErrorString(c.rule)}`));
+        }
+        continue;
+      }
+      if (result === true) continue;
+      errs.push(fieldErrorForReason(at, type, messageOf(c, ctx), c.rule.reason));
+    }
+  }
+}
+
+function runtimeMessage(err: unknown): string {
+  const first = ((err as { message?: string }).message ?? String(err)).split("\n")[0] ?? "";
+  return first.replace(/^No such key/, "no such key");
+}
+
+/** The old element a list-type=map item correlates with: the one with the same key values. */
+function listMapCorrelator(s: JSONSchemaProps, old: unknown): ((x: unknown) => unknown) | undefined {
+  if (!Array.isArray(old)) return undefined;
+  const keys = s["x-kubernetes-list-map-keys"] ?? [];
+  const id = (x: unknown): string | undefined =>
+    isObject(x) ? JSON.stringify(keys.map((k) => (Object.hasOwn(x, k) ? x[k] : null))) : undefined;
+  const byKey = new Map<string, unknown>();
+  for (const o of old) {
+    const k = id(o);
+    if (k !== undefined) byKey.set(k, o);
+  }
+  return (x) => {
+    const k = id(x);
+    return k === undefined ? undefined : byKey.get(k);
+  };
+}
+
+/** The rule's fieldPath (`.spec.x`, `['a.b']`) below `path`. */
+function rulePath(path: FieldPath, fieldPath: string | undefined): FieldPath {
+  if (fieldPath === undefined || fieldPath.trim() === "") return path;
+  let p = path;
+  const re = /\.([^.[\]]+)|\[['"]([^'"]*)['"]\]|\[(\d+)\]/g;
+  for (const m of fieldPath.trim().matchAll(re)) {
+    if (m[1] !== undefined) p = p.child(m[1]);
+    else if (m[2] !== undefined) p = p.child(m[2]);
+    else if (m[3] !== undefined) p = p.index(Number(m[3]));
+  }
+  return p;
+}
+
+const ruleErrorString = (rule: ValidationRule): string =>
+  (rule.message ?? "").trim() !== "" ? (rule.message ?? "").trim() : (rule.rule ?? "").trim();
+
+const ruleMessageOrDefault = (rule: ValidationRule): string =>
+  (rule.message ?? "").trim() === "" ? `failed rule: ${ruleErrorString(rule)}` : (rule.message ?? "").trim();
+
+/** messageExpression's result when it gives a usable one; otherwise message or the default. */
+function messageOf(c: CompiledRule, ctx: Record<string, unknown>): string {
+  if (c.messageProgram !== undefined) {
+    try {
+      const m = c.messageProgram(ctx);
+      if (typeof m === "string" && m.trim() !== "" && !/[\r\n]/.test(m)) return m;
+    } catch {
+      // kube logs it and falls back to the message.
+    }
+  }
+  return ruleMessageOrDefault(c.rule);
+}
+
+function fieldErrorForReason(
+  path: FieldPath,
+  type: string,
+  detail: string,
+  reason: string | undefined,
+): FieldError {
+  switch (reason ?? "") {
+    case "FieldValueForbidden":
+      return e.forbidden(path, detail);
+    case "FieldValueRequired":
+      return e.required(path, detail);
+    case "FieldValueDuplicate":
+      return e.duplicate(path, e.json(type));
+    default:
+      return e.invalid(path, e.json(type), detail);
+  }
+}
+
+/** Go's %#v of an apiextensions.ValidationRule, as CRD validation prints a bad rule. */
+export function goRule(rule: ValidationRule): string {
+  const reason =
+    rule.reason === undefined
+      ? "(*apiextensions.FieldValueErrorReason)(nil)"
+      : "(*apiextensions.FieldValueErrorReason)(0xc000000000)";
+  const optional = rule.optionalOldSelf === undefined ? "(*bool)(nil)" : "(*bool)(0xc000000000)";
+  return `apiextensions.ValidationRule{Rule:${goQuote(rule.rule ?? "")}, Message:${goQuote(rule.message ?? "")}, MessageExpression:${goQuote(rule.messageExpression ?? "")}, Reason:${reason}, FieldPath:${goQuote(rule.fieldPath ?? "")}, OptionalOldSelf:${optional}}`;
+}
