@@ -45,7 +45,8 @@ export interface StatusDetails {
 export interface Status {
   kind: "Status";
   apiVersion: "v1";
-  metadata: Record<string, never>;
+  /** A Status may carry a continue token (410 Expired on a compacted continue). */
+  metadata: { continue?: string };
   status: "Failure" | "Success";
   message: string;
   reason: StatusReason | "";
@@ -70,6 +71,10 @@ export class StatusError extends Error {
 export const isStatusError = (err: unknown): err is StatusError => err instanceof StatusError;
 
 function statusError(reason: StatusReason, message: string, details?: StatusDetails): StatusError {
+  // Empty fields are omitted on the wire, as Go's omitempty does.
+  if (details !== undefined) {
+    for (const k of ["name", "group", "kind", "uid"] as const) if (details[k] === "") delete details[k];
+  }
   return new StatusError({
     kind: "Status",
     apiVersion: "v1",
@@ -161,13 +166,14 @@ export const methodNotAllowed = (message: string): StatusError => statusError("M
 
 export const notAcceptable = (message: string): StatusError => statusError("NotAcceptable", message);
 
-export const unsupportedMediaType = (contentType: string): StatusError =>
+/** 415: `accepted` lists the media types the request may use (kube's NewUnsupportedMediaTypeError). */
+export const unsupportedMediaType = (accepted: readonly string[]): StatusError =>
   statusError(
     "UnsupportedMediaType",
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`,
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`,
   );
 
-export const requestEntityTooLarge = (message = "the request is too large"): StatusError =>
+export const requestEntityTooLarge = (message: string): StatusError =>
   statusError("RequestEntityTooLarge", message);
 
 /** 410 Expired: a watch or list from a compacted resourceVersion, or an expired continue token. */

@@ -89,9 +89,7 @@ export function negotiateOutput(accept: string | undefined, allowMeta = true): O
       contentType: `${isYaml ? "application/yaml" : "application/json"};as=${as};g=meta.k8s.io;v=${v}`,
     };
   }
-  throw notAcceptable(
-    `only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
-  );
+  throw notAcceptable(`only the following media types are accepted: application/json, application/yaml`);
 }
 
 /** A non-resource response (discovery, version): JSON or YAML. */
@@ -118,10 +116,27 @@ const bodyKinds: Record<string, BodyKind> = {
   "application/apply-patch+yaml": "apply-patch",
 };
 
+/** Media types an object body (create, update) may use. */
+export const objectMediaTypes = [
+  "application/json",
+  "application/yaml",
+  "application/vnd.kubernetes.protobuf",
+];
+
+/** Media types a PATCH may use; strategic merge patch only for built-in kinds. */
+export function patchMediaTypes(builtin: boolean): string[] {
+  return [
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/apply-patch+yaml",
+    ...(builtin ? ["application/strategic-merge-patch+json"] : []),
+  ];
+}
+
 export function bodyKind(contentType: string | undefined): BodyKind {
   const type = (contentType ?? "application/json").split(";")[0]!.trim().toLowerCase();
   const kind = bodyKinds[type];
-  if (kind === undefined) throw unsupportedMediaType(type);
+  if (kind === undefined) throw unsupportedMediaType(objectMediaTypes);
   return kind;
 }
 

@@ -3,7 +3,7 @@
 import { unsupportedMediaType } from "../apierrors/status.ts";
 import type { KubeObject } from "../registry/printers.ts";
 import type { ResourceDef } from "../registry/resources.ts";
-import type { BodyKind } from "./negotiation.ts";
+import { patchMediaTypes, type BodyKind } from "./negotiation.ts";
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from "./patch/index.ts";
 import { patchMetaFor } from "./patch-meta.ts";
 
@@ -15,12 +15,12 @@ export function applyPatch(kind: BodyKind, def: ResourceDef, current: KubeObject
       return applyMergePatch(current, patch);
     case "strategic-merge-patch":
       // As upstream: custom resources have no patch strategies, so no strategic merge patch.
-      if (def.crd !== undefined) throw unsupportedMediaType("application/strategic-merge-patch+json");
+      if (def.crd !== undefined) throw unsupportedMediaType(patchMediaTypes(false));
       return applyStrategicMergePatch(current, patch, patchMetaFor(def));
     case "apply-patch":
     case "json":
     case "yaml":
     case "protobuf":
-      throw unsupportedMediaType(kind);
+      throw unsupportedMediaType(patchMediaTypes(def.crd === undefined));
   }
 }

@@ -7,6 +7,7 @@ import {
   expired,
   isStatusError,
   methodNotAllowed,
+  unsupportedMediaType,
   resourceNotFound,
   type Status,
 } from "../apierrors/status.ts";
@@ -17,8 +18,16 @@ import { groupVersion, type ResourceDef } from "../registry/resources.ts";
 import { GenericStore, qualified, type DeleteOptions } from "../registry/store.ts";
 import type { CacheEvent } from "../registry/watch-cache.ts";
 import type { TenantInstance } from "../tenancy/instance.ts";
-import { bodyKind, negotiateOutput, parseDocument, serialize, type Output } from "./negotiation.ts";
+import {
+  bodyKind,
+  negotiateOutput,
+  objectMediaTypes,
+  parseDocument,
+  serialize,
+  type Output,
+} from "./negotiation.ts";
 import { applyPatch } from "./patch-dispatch.ts";
+import { handleApplyPatch, writeManager } from "./apply/index.ts";
 import { decodeProtobufBody } from "./protobuf/decode.ts";
 import {
   parseFieldSelector,
@@ -29,6 +38,7 @@ import { parseLabelSelector, type LabelSelector } from "./selectors/label-select
 import { toPartial, toTable, type TableOptions } from "./table.ts";
 import { pruneUnknownFields } from "../registry/unknown-fields.ts";
 import { deleteReturnsObject } from "./openapi/openapi.ts";
+import { applyScale, pruneCustomResource, scaleOf } from "../registry/crd/index.ts";
 
 export interface ResourceRequest {
   readonly instance: TenantInstance;
@@ -73,7 +83,7 @@ export function decodeBody(req: ResourceRequest): KubeObject {
   if (req.body === undefined || req.body.length === 0) throw badRequest("the body of the request is empty");
   const kind = bodyKind(header(req, "content-type"));
   if (kind === "protobuf") return decodeProtobufBody(req.body).object;
-  if (kind !== "json" && kind !== "yaml") throw badRequest(`unexpected content type for this request`);
+  if (kind !== "json" && kind !== "yaml") throw unsupportedMediaType(objectMediaTypes);
   return parseDocument(req.body, kind);
 }
 
@@ -98,8 +108,9 @@ function dropUnknownFields(
   mode: FieldValidation,
   warnings: string[],
 ): KubeObject {
-  if (def.crd !== undefined) return obj;
-  const { obj: pruned, unknown } = pruneUnknownFields(def.schemaName, obj);
+  // [crd] A custom resource is pruned by its version's schema (registry/crd/).
+  const { obj: pruned, unknown } =
+    def.crd !== undefined ? pruneCustomResource(def, obj) : pruneUnknownFields(def.schemaName, obj);
   if (unknown.length > 0) {
     const messages = unknown.map((f) => `unknown field "${f}"`);
     if (mode === "Strict") {
@@ -336,6 +347,10 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
 
   switch (info.verb) {
     case "get":
+      // [crd] The scale subresource of custom resources answers an autoscaling/v1 Scale.
+      if (info.subresource === "scale") {
+        return { status: 200, body: scaleOf(def, await store.get(info.namespace, info.name)), output };
+      }
       return {
         status: 200,
         body: objectBody(def, await store.get(info.namespace, info.name), output, query),
@@ -346,15 +361,26 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
     case "create": {
       if (info.subresource !== "")
         throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+      // [apply] Who the create is recorded for in managedFields (422 on a bad fieldManager).
+      const fieldManager = writeManager(query, header(req, "user-agent"), "CreateOptions");
       const warnings: string[] = [];
       const obj = dropUnknownFields(def, decodeBody(req), fieldValidationOf(query), warnings);
       checkTypeMeta(def, obj);
       if (info.name !== "")
         throw methodNotAllowed("the server does not allow this method on the requested resource");
-      const created = await store.create(obj, info.namespace, { dryRun });
+      const created = await store.create(obj, info.namespace, { dryRun, fieldManager });
       return { status: 201, body: objectBody(def, created, output, query), output, warnings };
     }
     case "update": {
+      if (info.subresource === "scale") {
+        // [crd] A Scale's spec.replicas is written to the custom resource's specReplicasPath.
+        const scale = decodeBody(req);
+        const scaled = await store.update(info.namespace, info.name, (cur) => applyScale(def, cur, scale), {
+          dryRun,
+        });
+        return { status: 200, body: scaleOf(def, scaled), output };
+      }
+      const fieldManager = writeManager(query, header(req, "user-agent"), "UpdateOptions"); // [apply]
       const warnings: string[] = [];
       const obj = dropUnknownFields(def, decodeBody(req), fieldValidationOf(query), warnings);
       checkTypeMeta(def, obj);
@@ -372,14 +398,46 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
       const updated = await store.update(info.namespace, info.name, () => obj, {
         dryRun,
         subresource: info.subresource,
+        fieldManager,
       });
       return { status: 200, body: objectBody(def, updated, output, query), output, warnings };
     }
     case "patch": {
       const kind = bodyKind(header(req, "content-type"));
       const patch = req.body ?? Buffer.alloc(0);
+      if (info.subresource === "scale") {
+        // [crd] The patch applies to the Scale, whose spec.replicas is then written back.
+        const scaled = await store.update(
+          info.namespace,
+          info.name,
+          (cur) => applyScale(def, cur, applyPatch(kind, def, scaleOf(def, cur), patch)),
+          { dryRun, expectedRevision: "" },
+        );
+        return { status: 200, body: scaleOf(def, scaled), output };
+      }
       const mode = fieldValidationOf(query);
       let warnings: string[] = [];
+      if (kind === "apply-patch") {
+        // [apply] Server-side apply: merged and owned by ?fieldManager=; creates a missing object (201).
+        const applied = await handleApplyPatch({
+          def,
+          store,
+          namespace: info.namespace,
+          name: info.name,
+          subresource: info.subresource,
+          query,
+          body: req.body,
+          dryRun,
+          prune: (obj) => dropUnknownFields(def, obj, mode, warnings),
+        });
+        return {
+          status: applied.status,
+          body: objectBody(def, applied.object, output, query),
+          output,
+          warnings,
+        };
+      }
+      const fieldManager = writeManager(query, header(req, "user-agent"), "PatchOptions"); // [apply]
       const updated = await store.update(
         info.namespace,
         info.name,
@@ -389,7 +447,7 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
           checkTypeMeta(def, next);
           return next;
         },
-        { dryRun, subresource: info.subresource, expectedRevision: "" },
+        { dryRun, subresource: info.subresource, expectedRevision: "", fieldManager },
       );
       return { status: 200, body: objectBody(def, updated, output, query), output, warnings };
     }
@@ -461,7 +519,8 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
   const revision = parseRevision(rv);
   const sendInitialEvents = query.get("sendInitialEvents") === "true";
   const bookmarks = query.get("allowWatchBookmarks") === "true";
-  const timeoutSeconds = Number(query.get("timeoutSeconds") ?? 0);
+  // Without timeoutSeconds kube ends a watch after a random 30–60 min (--min-request-timeout=1800).
+  const timeoutSeconds = Number(query.get("timeoutSeconds") ?? 0) || Math.round(1800 * (1 + Math.random()));
   const tableOpts = output.as === "table" ? tableOptions(query) : undefined;
   let sentColumns = false;
 
@@ -565,7 +624,7 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
       if (!res.writableEnded) res.end();
       resolve();
     };
-    if (timeoutSeconds > 0) timers.push(setTimeout(finish, timeoutSeconds * 1000));
+    timers.push(setTimeout(finish, timeoutSeconds * 1000));
     if (bookmarks) {
       const tick = setInterval(() => {
         if (instance.cache.revision > 0)

@@ -20,12 +20,14 @@ import {
 import type { KeyValue, ListResult } from "../storage/interface.ts";
 import { isStorageError } from "../storage/errors.ts";
 import { resourcePrefix, type StorageKey } from "../storage/keys.ts";
+import { decodeContinue, encodeContinue } from "../storage/store.ts";
 import type { TenantInstance } from "../tenancy/instance.ts";
 import type { KubeObject, ObjectMeta } from "./printers.ts";
 import { groupVersion, type ResourceDef } from "./resources.ts";
 import { applyDefaults } from "./defaults.ts";
 import { validateObject } from "./validate.ts";
 import { decodeStored, type CachedObject } from "./watch-cache.ts";
+import { recordManagedFields } from "../endpoints/apply/managed-fields.ts";
 
 export const qualified = (def: ResourceDef): Qualified => ({ group: def.group, resource: def.plural });
 
@@ -68,6 +70,13 @@ function specChanged(a: KubeObject, b: KubeObject): boolean {
 
 export interface WriteOptions {
   dryRun: boolean;
+  /**
+   * [apply] The field manager of a create or update (?fieldManager= or the User-Agent's
+   * prefix): the store records in metadata.managedFields what it changed. Absent (server-side
+   * apply, which computes managedFields itself, and internal writers): managedFields are
+   * stored as the object carries them.
+   */
+  fieldManager?: string;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -132,7 +141,15 @@ export class GenericStore {
     try {
       result = await this.tenant.storage.list(this.prefix(namespace) as never, opts);
     } catch (err) {
-      this.storageError(err, "");
+      const status = fromStorageError(err, qualified(this.def), "");
+      if (opts.continue && status.reason === "Expired") {
+        // As kube: the 410 carries a token that continues at the latest revision (an inconsistent list).
+        const start = decodeContinue(opts.continue).start;
+        status.status.metadata = {
+          continue: encodeContinue(await this.tenant.storage.currentRevision(), start),
+        };
+      }
+      throw status;
     }
     return { items: result.items.map((kv) => servedAs(this.def, decodeStored(kv).obj)), result };
   }
@@ -157,7 +174,7 @@ export class GenericStore {
   }
 
   /** Fills in what the server owns on create; returns the object to store. */
-  private prepareCreate(input: KubeObject, namespace: string): KubeObject {
+  private prepareCreate(input: KubeObject, namespace: string, fieldManager?: string): KubeObject {
     const obj = clone(input);
     const meta: ObjectMeta = obj.metadata ?? {};
     obj.metadata = meta;
@@ -186,6 +203,9 @@ export class GenericStore {
     obj.kind = this.def.kind;
     if (this.def.strategy.statusSubresource && this.def.crd !== undefined) delete obj["status"];
     applyDefaults(this.def, obj);
+    // [apply] Ownership is of what the client sent, defaults included, not of what the strategy adds.
+    if (fieldManager !== undefined)
+      recordManagedFields(this.def, undefined, obj, fieldManager, "", nowTimestamp());
     this.def.strategy.prepareForCreate?.(obj);
     return obj;
   }
@@ -200,7 +220,7 @@ export class GenericStore {
   }
 
   async create(input: KubeObject, namespace: string, opts: WriteOptions): Promise<KubeObject> {
-    const obj = this.prepareCreate(input, namespace);
+    const obj = this.prepareCreate(input, namespace, opts.fieldManager);
     if (this.def.namespaced) await this.admitNamespace(namespace, obj.metadata?.name ?? "");
     this.validate(obj);
     const name = obj.metadata!.name!;
@@ -239,42 +259,72 @@ export class GenericStore {
       if (requestedRv !== undefined && requestedRv !== "" && requestedRv !== currentRv) {
         throw conflict(qualified(this.def), name, objectModified);
       }
-      const prepared = this.prepareUpdate(next, current, opts.subresource ?? "");
+      const prepared = this.prepareUpdate(next, current, opts.subresource ?? "", opts.fieldManager);
       this.validate(prepared, current);
       result = prepared;
+      // Removing the last finalizer of an object being deleted deletes it, in one step (one DELETED event).
+      if (this.deletesDuringUpdate(prepared)) throw new DeleteDuringUpdate(currentKv);
       return encodeForStorage(prepared);
     };
     if (opts.dryRun) {
-      await apply(cachedKv(cached));
+      try {
+        await apply(cachedKv(cached));
+      } catch (err) {
+        if (!(err instanceof DeleteDuringUpdate)) throw err;
+      }
       return withRevision(result!, cached.modRevision);
     }
     let kv: KeyValue;
     try {
       kv = await this.tenant.storage.guaranteedUpdate(key, apply, { cached: cachedKv(cached) });
     } catch (err) {
+      if (err instanceof DeleteDuringUpdate) {
+        try {
+          const res = await this.tenant.storage.delete(key, {
+            preconditions: { resourceVersion: err.kv.modRevision },
+          });
+          return withRevision(result!, res.revision);
+        } catch (deleteErr) {
+          // Changed in between: decide again on the fresh state.
+          if (isStorageError(deleteErr, "Conflict")) return this.update(namespace, name, update, opts);
+          this.storageError(deleteErr, name);
+        }
+      }
       if (isStorageError(err)) this.storageError(err, name);
       throw err;
     }
     const written = result ?? decodeStored(kv).obj;
-    // Deleting the last finalizer of an object being deleted completes its deletion.
-    if (written.metadata?.deletionTimestamp && (written.metadata.finalizers ?? []).length === 0) {
-      try {
-        await this.tenant.storage.delete(key, { preconditions: { resourceVersion: kv.modRevision } });
-      } catch (err) {
-        if (!isStorageError(err, "NotFound") && !isStorageError(err, "Conflict"))
-          this.storageError(err, name);
-      }
-    }
     return withRevision(written, kv.modRevision);
   }
 
+  /**
+   * An object marked for deletion whose finalizers are all gone is deleted instead of written
+   * (kube's ShouldDeleteDuringUpdate); a namespace also waits for its spec.finalizers.
+   */
+  private deletesDuringUpdate(obj: KubeObject): boolean {
+    if (obj.metadata?.deletionTimestamp === undefined || (obj.metadata.finalizers ?? []).length > 0)
+      return false;
+    if (this.def.group !== "" || this.def.plural !== "namespaces") return true;
+    return ((obj["spec"] as { finalizers?: string[] } | undefined)?.finalizers ?? []).length === 0;
+  }
+
   /** Keeps what an update may not change, per subresource; bumps generation. */
-  private prepareUpdate(next: KubeObject, current: KubeObject, subresource: string): KubeObject {
+  private prepareUpdate(
+    next: KubeObject,
+    current: KubeObject,
+    subresource: string,
+    fieldManager?: string,
+  ): KubeObject {
     const curMeta = current.metadata ?? {};
     let obj: KubeObject;
     if (subresource === "status") {
       // Only status changes through /status (and metadata's labels/annotations are not taken either).
       obj = { ...clone(current), status: next["status"] };
+    } else if (subresource === "finalize") {
+      // [lifecycle] namespaces/<name>/finalize replaces spec.finalizers only (kube's finalizeStrategy);
+      // an absent list is an empty one (Go clients omit it), never the create-time default.
+      const finalizers = (next["spec"] as { finalizers?: unknown } | undefined)?.finalizers ?? [];
+      obj = { ...clone(current), spec: { finalizers } };
     } else {
       obj = next;
       if (this.def.strategy.statusSubresource) {
@@ -284,6 +334,10 @@ export class GenericStore {
     }
     const meta: ObjectMeta = { ...(obj.metadata ?? {}) };
     obj.metadata = meta;
+    // [apply] A server-side apply through a subresource brings the managedFields it computed.
+    if (subresource !== "" && fieldManager === undefined && next.metadata?.managedFields !== undefined) {
+      meta.managedFields = next.metadata.managedFields;
+    }
     // Immutable server-owned fields.
     // An update without a resourceVersion is unconditional: it applies to the current state.
     if (!meta.resourceVersion && curMeta.resourceVersion !== undefined)
@@ -309,6 +363,9 @@ export class GenericStore {
     obj.apiVersion = groupVersion(this.def);
     obj.kind = this.def.kind;
     applyDefaults(this.def, obj);
+    // [apply] The writer owns what it changed, defaults included, not what the strategy adds.
+    if (fieldManager !== undefined)
+      recordManagedFields(this.def, current, obj, fieldManager, subresource, nowTimestamp());
     this.def.strategy.prepareForUpdate?.(obj, current);
     return obj;
   }
@@ -351,7 +408,8 @@ export class GenericStore {
     const gcFinalizers = (current: readonly string[]): string[] => {
       if (policy === undefined) return [...current];
       const out = current.filter(
-        (f) => (f !== "orphan" || policy === "Orphan") && (f !== "foregroundDeletion" || policy === "Foreground"),
+        (f) =>
+          (f !== "orphan" || policy === "Orphan") && (f !== "foregroundDeletion" || policy === "Foreground"),
       );
       if (policy === "Orphan" && !out.includes("orphan")) out.push("orphan");
       if (policy === "Foreground" && !out.includes("foregroundDeletion")) out.push("foregroundDeletion");
@@ -375,13 +433,16 @@ export class GenericStore {
       const mark = (obj: KubeObject): KubeObject => {
         const m: ObjectMeta = obj.metadata ?? {};
         obj.metadata = m;
-        if (m.deletionTimestamp === undefined && (m.generation ?? 0) > 0) m.generation = (m.generation ?? 0) + 1;
+        if (m.deletionTimestamp === undefined && (m.generation ?? 0) > 0)
+          m.generation = (m.generation ?? 0) + 1;
         m.deletionTimestamp ??= nowTimestamp();
         m.deletionGracePeriodSeconds = 0;
         const fs = gcFinalizers(m.finalizers ?? []);
         if (fs.length > 0) m.finalizers = fs;
         else delete m.finalizers;
-        if (isNamespace) obj["status"] = { ...((obj["status"] as object | undefined) ?? {}), phase: "Terminating" };
+        const status = obj["status"];
+        if (isNamespace)
+          obj["status"] = { ...(typeof status === "object" ? status : {}), phase: "Terminating" };
         return obj;
       };
       if (opts.dryRun) return { obj: servedAs(this.def, mark(clone(cached.obj))), deleted: false };
@@ -421,6 +482,13 @@ export class GenericStore {
       }
       this.storageError(err, name);
     }
+  }
+}
+
+/** Thrown inside a guaranteedUpdate to delete the object instead (see deletesDuringUpdate). */
+class DeleteDuringUpdate extends Error {
+  constructor(readonly kv: KeyValue) {
+    super("delete during update");
   }
 }
 

@@ -38,6 +38,8 @@ export interface ChainDeps {
   readonly tenants: TenantManager;
   readonly authenticator: Authenticator;
   readonly log: Logger;
+  /** Open watch streams, ended by the server on shutdown so clients re-watch elsewhere. */
+  readonly watches: Set<ServerResponse>;
 }
 
 /** Paths anonymous requests may reach (kube's system:public-info-viewer). */
@@ -141,6 +143,8 @@ export async function serveRequest(
     const instance = await instanceOf(deps, ctx);
     const request = { instance, info: ctx.info, query: ctx.query, headers: ctx.headers, body: ctx.body };
     if (ctx.info.verb === "watch") {
+      deps.watches.add(res);
+      res.once("close", () => deps.watches.delete(res));
       await handleWatch(request, res);
       return;
     }

@@ -1,6 +1,7 @@
 // The HTTPS server: fastify for TLS, HTTP parsing and body limits; every request goes
 // through the one handler chain (chain.ts).
 
+import type { ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { requestEntityTooLarge, badRequest } from "../apierrors/status.ts";
@@ -44,19 +45,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   app.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, _req, reply) => {
     const status =
       err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
-        ? requestEntityTooLarge().status
+        ? requestEntityTooLarge(`Request entity too large: limit is ${maxRequestBytes}`).status
         : badRequest(err.message).status;
     reply.hijack();
     sendStatus(reply.raw, status);
   });
 
+  const watches = new Set<ServerResponse>();
   app.route({
     method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
     url: "/*",
     handler: async (req, reply) => {
       reply.hijack();
       await serveRequest(
-        { tenants: opts.tenants, authenticator: opts.authenticator, log: opts.log },
+        { tenants: opts.tenants, authenticator: opts.authenticator, log: opts.log, watches },
         req.raw,
         reply.raw,
         Buffer.isBuffer(req.body) ? req.body : undefined,
@@ -71,7 +73,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     url: `https://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${port}`,
     port,
     close: async () => {
-      await app.close();
+      // Watches never end by themselves: end them (a clean end; clients re-watch), then drain.
+      const closing = app.close();
+      for (const res of watches) res.end();
+      app.server.closeIdleConnections();
+      await closing;
     },
   };
 }

@@ -9,6 +9,10 @@ import { isEstablished, resourcesOfCRD, type CRDObject } from "../registry/crd-r
 import { builtinResources, type ResourceDef } from "../registry/resources.ts";
 import { TenantCache } from "../registry/watch-cache.ts";
 import { isStorageError } from "../storage/errors.ts";
+import { startTenantControllers, type TenantControllers } from "../controllers/index.ts";
+// [crd] The per-tenant CRD controller (names, Established, cleanup of a deleted CRD's objects).
+import { defaultControllerLogger } from "../controllers/log.ts";
+import { startCRDController, type CRDController } from "../registry/crd/crd.controller.ts";
 
 export interface Tenant {
   /** `root`, `acme` or `acme:web`. */
@@ -49,28 +53,51 @@ export class TenantInstance {
   readonly cache: TenantCache;
   private index: ResourceIndex = new ResourceIndex(builtinResources);
   private crdRevision = -1;
+  /** The tenant's namespace controller and garbage collector (controllers/), while started. */
+  private controllers: TenantControllers | undefined;
+  /** [crd] The tenant's CRD controller (registry/crd/), while started. */
+  private crdController: CRDController | undefined;
 
   constructor(
     readonly tenant: Tenant,
     readonly storage: Storage,
     onFailure: (err: Error) => void,
   ) {
-    this.cache = new TenantCache(storage, { uid: tenant.uid }, undefined, onFailure);
+    this.cache = new TenantCache(storage, { uid: tenant.uid }, undefined, (err) => {
+      // A failed cache drops the instance: its controllers stop with it (no timers left behind).
+      void this.controllers?.stop();
+      void this.crdController?.stop(); // [crd]
+      onFailure(err);
+    });
   }
 
   async start(): Promise<void> {
     await this.bootstrap();
     await this.cache.start();
+    // The controllers read the cache, so they start once it holds the tenant.
+    this.controllers = startTenantControllers(this);
+    this.crdController = startCRDController(this, defaultControllerLogger()); // [crd]
+  }
+
+  /** Stops the controllers (waiting for their reconciles in flight), then the cache. */
+  async stop(): Promise<void> {
+    await this.controllers?.stop();
+    await this.crdController?.stop(); // [crd]
+    await this.cache.stop();
   }
 
   /** The tenant's resources: built-ins plus its established CRDs, rebuilt when CRDs change. */
   get resources(): ResourceIndex {
-    const crds = this.cache.list(resourcePrefix({ uid: this.tenant.uid }, crdRef));
-    const revision = crds.reduce((max, c) => Math.max(max, c.modRevision), 0) + crds.length * 1e-6;
+    // Called on every request: rebuilt only when a CRD changed (the cache counts changes per resource).
+    const prefix = resourcePrefix({ uid: this.tenant.uid }, crdRef);
+    const revision = this.cache.changesOf(prefix);
     if (revision !== this.crdRevision) {
-      const custom = crds
+      const custom = this.cache
+        .list(prefix)
         .map((c) => c.obj as CRDObject)
-        .filter((c) => isEstablished(c) && c.metadata?.deletionTimestamp === undefined)
+        // [crd] A CRD being deleted stays served (its objects can be read and deleted) until it is
+        // gone; its strategy refuses new objects (registry/crd/cr.strategy.ts).
+        .filter((c) => isEstablished(c))
         .flatMap(resourcesOfCRD);
       this.index = new ResourceIndex([...builtinResources, ...custom]);
       this.crdRevision = revision;
@@ -147,6 +174,6 @@ export class TenantManager {
   async close(): Promise<void> {
     const all = [...this.instances.values()];
     this.instances.clear();
-    await Promise.allSettled(all.map(async (p) => (await p).cache.stop()));
+    await Promise.allSettled(all.map(async (p) => (await p).stop()));
   }
 }

@@ -276,9 +276,6 @@ describe("JSON patch: bodies kube refuses", () => {
       message: ` "" is invalid: patch: ${detail}`,
       reason: "Invalid",
       details: {
-        name: "",
-        group: "",
-        kind: "",
         causes: [{ reason: "FieldValueInvalid", message: detail, field: "patch" }],
       },
       code: 422,

@@ -1,0 +1,92 @@
+// The tenant watch cache on the embedded engine, with its default (5 s) progress interval:
+// tenants share one storage, and a consistent read in one tenant must not wait for a
+// periodic PROGRESS after writes in another.
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test, type TestContext } from "node:test";
+import { openStorage, type Storage } from "../storage/index.ts";
+import { objectKey, resourcePrefix, type ResourceRef, type TenantRef } from "../storage/keys.ts";
+import { TenantCache } from "./watch-cache.ts";
+
+const configmaps: ResourceRef = { group: "", resource: "configmaps" };
+
+async function openTemp(t: TestContext): Promise<Storage> {
+  const dir = await mkdtemp(join(tmpdir(), "multiplane-watch-cache-"));
+  const storage = openStorage({ kind: "embedded", path: join(dir, "state.db") });
+  t.after(async () => {
+    await storage.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return storage;
+}
+
+async function startCache(t: TestContext, storage: Storage, tenant: TenantRef): Promise<TenantCache> {
+  const cache = new TenantCache(storage, tenant);
+  await cache.start();
+  t.after(() => cache.stop());
+  return cache;
+}
+
+const configMap = (name: string): Uint8Array =>
+  Buffer.from(
+    JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default" } }),
+  );
+
+const createIn = (storage: Storage, tenant: TenantRef, name: string) =>
+  storage.create(objectKey(tenant, configmaps, "default", name), configMap(name));
+
+/** Runs `fn` and returns its result with how long it took. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  const value = await fn();
+  return { value, ms: Date.now() - started };
+}
+
+test("a consistent read in one tenant completes at once after a write in another tenant", async (t) => {
+  const storage = await openTemp(t);
+  const tenantA: TenantRef = { uid: randomUUID() };
+  const tenantB: TenantRef = { uid: randomUUID() };
+  const cacheA = await startCache(t, storage, tenantA);
+  const cacheB = await startCache(t, storage, tenantB);
+
+  const written = await createIn(storage, tenantB, "b1");
+  const read = await timed(() => cacheA.consistent());
+  assert.ok(read.ms < 1000, `the consistent read in tenant A took ${read.ms} ms`);
+  assert.ok(
+    read.value >= written.modRevision,
+    `read at ${read.value}, below the write at ${written.modRevision}`,
+  );
+  assert.ok(cacheA.revision >= written.modRevision);
+  assert.deepEqual(cacheA.list(resourcePrefix(tenantA, configmaps)), [], "tenant A sees nothing of B");
+
+  // Tenant B's own read sees its object.
+  await cacheB.consistent();
+  assert.equal(cacheB.get(written.key)?.obj.metadata?.name, "b1");
+});
+
+test("concurrent consistent reads share the wait and all complete promptly, round after round", async (t) => {
+  const storage = await openTemp(t);
+  const tenantA: TenantRef = { uid: randomUUID() };
+  const tenantB: TenantRef = { uid: randomUUID() };
+  const cacheA = await startCache(t, storage, tenantA);
+  await startCache(t, storage, tenantB);
+
+  for (let round = 0; round < 5; round++) {
+    // A write acknowledged before the reads, and one still in flight while they start.
+    const acknowledged = await createIn(storage, tenantB, `before-${round}`);
+    const inFlight = createIn(storage, tenantB, `during-${round}`);
+    const reads = await timed(() => Promise.all(Array.from({ length: 8 }, () => cacheA.consistent())));
+    await inFlight;
+    assert.ok(reads.ms < 1000, `round ${round}: the consistent reads took ${reads.ms} ms`);
+    for (const revision of reads.value) assert.ok(revision >= acknowledged.modRevision);
+  }
+  // A tenant's own writes are seen by its next consistent read, as before.
+  const own = await createIn(storage, tenantA, "a1");
+  await cacheA.consistent();
+  assert.equal(cacheA.get(own.key)?.modRevision, own.modRevision);
+});
