@@ -69,6 +69,8 @@ async function startServer(etcdEndpoint: string): Promise<Server> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
+      ...(process.env["BENCH_SERVER_NODE_ARGS"]?.split(" ").filter(Boolean) ?? []),
       "bin/multiplane.mjs",
       "up",
       "--data-dir",

@@ -159,10 +159,14 @@ export class GenericStore {
    * being deleted.
    */
   private async admitNamespace(namespace: string, name: string): Promise<void> {
-    await this.tenant.cache.consistent();
-    const ns = this.tenant.cache.get(
-      this.tenant.key({ group: "", plural: "namespaces" }, undefined, namespace),
-    );
+    // As kube's admission plugin reads its informer: the cache as it is, and a consistent read
+    // only when the namespace is missing (it may have been created a moment ago).
+    const key = this.tenant.key({ group: "", plural: "namespaces" }, undefined, namespace);
+    let ns = this.tenant.cache.get(key);
+    if (ns === undefined) {
+      await this.tenant.cache.consistent();
+      ns = this.tenant.cache.get(key);
+    }
     if (ns === undefined) throw notFound({ group: "", resource: "namespaces" }, namespace);
     if (ns.obj.metadata?.deletionTimestamp !== undefined) {
       throw forbidden(
