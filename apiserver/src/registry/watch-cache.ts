@@ -52,6 +52,8 @@ export class TenantCache {
   private readonly objects = new Map<string, CachedObject>();
   /** The same objects bucketed by resource (`<group>/<resource>/`), so a list scans one kind only. */
   private readonly byResource = new Map<string, Map<string, CachedObject>>();
+  /** How many times each resource bucket changed (for derived state such as the CRD index). */
+  private readonly bucketChanges = new Map<string, number>();
   private readonly listeners = new Set<{ prefix: string; listener: CacheListener }>();
   /** Recent events, oldest first, for watches that resume from a resourceVersion. */
   private readonly history: CacheEvent[] = [];
@@ -124,9 +126,15 @@ export class TenantCache {
     return second < 0 ? "" : rest.slice(0, second + 1);
   }
 
+  /** A number that changes whenever an object of the resource `prefix` names changes. */
+  changesOf(prefix: string): number {
+    return this.bucketChanges.get(this.resourceOf(prefix)) ?? 0;
+  }
+
   private put(o: CachedObject): void {
     this.objects.set(o.key, o);
     const r = this.resourceOf(o.key);
+    this.bucketChanges.set(r, (this.bucketChanges.get(r) ?? 0) + 1);
     let bucket = this.byResource.get(r);
     if (bucket === undefined) this.byResource.set(r, (bucket = new Map<string, CachedObject>()));
     bucket.set(o.key, o);
@@ -134,17 +142,38 @@ export class TenantCache {
 
   private remove(key: string): void {
     this.objects.delete(key);
-    this.byResource.get(this.resourceOf(key))?.delete(key);
+    const r = this.resourceOf(key);
+    this.byResource.get(r)?.delete(key);
+    this.bucketChanges.set(r, (this.bucketChanges.get(r) ?? 0) + 1);
   }
 
   /** Waits until the cache has caught up with storage's current revision; returns that revision. */
   async consistent(): Promise<number> {
-    // Concurrent readers share one revision check.
-    this.pendingRevisionCheck ??= this.storage.currentRevision().finally(() => {
-      this.pendingRevisionCheck = undefined;
-    });
+    // Concurrent readers share one revision check and the progress request it makes. The cache
+    // moves only on its tenant's events and on PROGRESS, so after a write in another tenant it
+    // would wait for the next periodic PROGRESS (up to etcd's progress_notify interval): it asks
+    // for one now instead (kube's ConsistentListFromCache). The request follows the read, so the
+    // PROGRESS it brings is at or above `revision`.
+    this.pendingRevisionCheck ??= this.storage
+      .currentRevision()
+      .then((revision) => {
+        if (this.revisionNow < revision) this.watch?.requestProgress();
+        return revision;
+      })
+      .finally(() => {
+        this.pendingRevisionCheck = undefined;
+      });
     const revision = await this.pendingRevisionCheck;
-    await this.waitFor(revision);
+    // Asks again while waiting, as kube's progress requester does every 100 ms: an etcd member
+    // serving the watch behind the one that answered the read answers below `revision`.
+    const again =
+      this.revisionNow < revision ? setInterval(() => this.watch?.requestProgress(), 100) : undefined;
+    again?.unref();
+    try {
+      await this.waitFor(revision);
+    } finally {
+      clearInterval(again);
+    }
     return Math.max(revision, this.revisionNow);
   }
 

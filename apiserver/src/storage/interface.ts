@@ -58,7 +58,10 @@ export type WatchEvent =
   | { readonly type: "MODIFIED"; readonly kv: KeyValue; readonly prev?: KeyValue }
   /** `kv` is the last state before deletion; its modRevision is that state's, `revision` the deletion's. */
   | { readonly type: "DELETED"; readonly kv: KeyValue; readonly revision: number }
-  /** Every event up to `revision` under the watched prefix was delivered (for BOOKMARKs). */
+  /**
+   * Every event up to `revision` under the watched prefix was delivered (for BOOKMARKs and
+   * consistent reads): periodic with `progressNotify`, or asked for with `Watch.requestProgress()`.
+   */
   | { readonly type: "PROGRESS"; readonly revision: number };
 
 export interface WatchOptions {
@@ -79,6 +82,21 @@ export interface WatchOptions {
 export interface Watch {
   /** Stops delivery; no callback runs after it resolves. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Asks for a PROGRESS event, as soon as possible, at or above the store's revision at the time
+   * of the call, also when nothing changed under this watch's prefix (etcd's WatchProgressRequest).
+   * It is delivered after every event of this watch up to its revision, never ahead of one;
+   * writes still uncommitted at the call may or may not be covered. Calls may be coalesced: one
+   * PROGRESS can answer several. Called by the watch cache when a consistent read finds it behind
+   * (TenantCache.consistent). Never calls back before it returns; a no-op once the watch ended.
+   *
+   * On etcd the revision is the one of the member serving the watch stream: one lagging behind
+   * the member that answered a `currentRevision()` may answer below it, so a caller waiting for a
+   * revision asks again while it waits (as kube's progress requester does). etcd before 3.4.24
+   * and 3.5.8 may answer ahead of the history a watch started in the past is still replaying
+   * (etcd-io/etcd#15220; see etcd/etcd.watch.ts).
+   */
+  requestProgress(): void;
 }
 
 export interface WatchHandlers {

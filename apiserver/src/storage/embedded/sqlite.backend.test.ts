@@ -375,6 +375,61 @@ void test("watch: stop() ends delivery at once; progress only when caught up", a
   await w.stop(); // idempotent
 });
 
+void test("watch: requestProgress answers at the committed revision, behind undelivered events", async (t) => {
+  const { backend } = await openTemp(t);
+  ok(await backend.create("/q/a", b("a1")));
+  // Registered first, so its callback runs while the other watch's events are still queued.
+  const first = recorder();
+  const rec = recorder();
+  const asking = backend.watch(
+    "/q/",
+    "/q0",
+    {
+      onEvents: (evs) => {
+        first.handlers.onEvents(evs);
+        if (evs.some((e) => e.type === "ADDED" && e.kv.key === "/q/c")) w.requestProgress();
+      },
+      onError: (err) => first.handlers.onError(err),
+    },
+    { afterRevision: 1 },
+  );
+  const w = backend.watch("/q/", "/q0", rec.handlers, { afterRevision: 1 });
+  t.after(async () => {
+    await asking.stop();
+    await w.stop();
+  });
+
+  // A write still in the group-commit queue is not covered: the PROGRESS is at the committed
+  // revision and comes before that write's event. Calls in one tick are answered once.
+  const queued = backend.create("/q/b", b("b1"));
+  w.requestProgress();
+  w.requestProgress();
+  w.requestProgress();
+  assert.deepEqual(rec.events, [], "never called back before requestProgress returns");
+  ok(await queued);
+  await waitFor("the event of /q/b", () => rec.events.length >= 2);
+  assert.deepEqual(rec.events.map(show), ["PROGRESS @1", "ADDED /q/b=b1 @2 c2"]);
+
+  // Asked (from another watch's callback) while this watch's event is still queued: behind it.
+  ok(await backend.create("/q/c", b("c1")));
+  await waitFor("progress at 3", () => rec.events.some((e) => e.type === "PROGRESS" && e.revision === 3));
+  assert.deepEqual(rec.events.slice(2).map(show), ["ADDED /q/c=c1 @3 c3", "PROGRESS @3"]);
+
+  // Writes elsewhere move the answer without any event under the prefix.
+  ok(await backend.create("/elsewhere/x", b("x")));
+  w.requestProgress();
+  await waitFor("progress at 4", () => rec.events.some((e) => e.type === "PROGRESS" && e.revision === 4));
+  assert.equal(rec.events.length, 5);
+
+  // After stop(), nothing.
+  await w.stop();
+  w.requestProgress();
+  await sleep(20);
+  assert.equal(rec.events.length, 5);
+  assert.equal(rec.error, undefined);
+  assert.equal(first.error, undefined);
+});
+
 void test("reads: future revisions time out; the latest read reports the current revision", async (t) => {
   const { backend } = await openTemp(t);
   ok(await backend.create("/r/a", b("a1")));

@@ -144,7 +144,7 @@ const plucked: ReadonlySet<keyof typeof sql> = new Set([
   "getMeta",
 ] as const);
 
-/** An event a write produces (PROGRESS comes from the timer, never from a write). */
+/** An event a write produces (PROGRESS comes from the timer or from requestProgress, never from a write). */
 type ChangeEvent = Exclude<WatchEvent, { type: "PROGRESS" }>;
 
 /** The revision counter and the events of one group commit, threaded through its writes. */
@@ -552,7 +552,10 @@ export class SqliteBackend implements Backend {
       scheduled: false,
       ended: false,
     };
-    const handle: Watch = { stop: () => this.stopWatcher(w) };
+    const handle: Watch = {
+      stop: () => this.stopWatcher(w),
+      requestProgress: () => this.requestProgress(w),
+    };
     const after = opts.afterRevision ?? 0;
     let failure: Error | undefined;
     if (this.closed) failure = closedError();
@@ -582,6 +585,8 @@ export class SqliteBackend implements Backend {
           stopped = true;
           return Promise.resolve();
         },
+        // The watch ends with its error: there is no progress to report.
+        requestProgress: () => undefined,
       };
     }
     w.cursor = Math.max(after, this.revision);
@@ -667,6 +672,22 @@ export class SqliteBackend implements Backend {
       w.pending.push({ type: "PROGRESS", revision });
       this.scheduleDelivery(w);
     }
+  }
+
+  /**
+   * PROGRESS at the committed revision, queued behind the events `w` was not handed yet, so it
+   * never overtakes one: each commit queues its events for every watcher in the same synchronous
+   * block, so every event of `w` at or below the committed revision is delivered or in `pending`.
+   * The committed revision, not the last one a running group handed out: writes still in the
+   * group-commit queue are above it and reach `w` as events after this PROGRESS.
+   */
+  private requestProgress(w: Watcher): void {
+    if (w.ended) return;
+    const progress: WatchEvent = { type: "PROGRESS", revision: this.revision };
+    // Coalesced: a PROGRESS still waiting at the end of the queue is answered by the newer one.
+    if (w.pending.at(-1)?.type === "PROGRESS") w.pending[w.pending.length - 1] = progress;
+    else w.pending.push(progress);
+    this.scheduleDelivery(w);
   }
 
   // -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // The watch multiplexer against a scripted stream: the protocol cases etcd 3.4 does not
 // produce on demand (a create answered created+canceled at once, fragments, a lost
-// pairing) and the reconnect bookkeeping, with a fake clock for the backoff.
+// pairing, a progress answer overtaking events), progress requests, and the reconnect
+// bookkeeping, with a fake clock for the backoff.
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -190,4 +191,104 @@ test("watches end with Unavailable when etcd stays unreachable past the retry li
   } finally {
     mock.timers.reset();
   }
+});
+
+const shown = (rec: { batches: WatchEvent[][] }): string[] =>
+  rec.batches.flat().map((e) => (e.type === "PROGRESS" ? `P${e.revision}` : e.kv.key));
+
+const progressRequests = (stream: FakeStream): number =>
+  stream.written.filter((w) => w.progress_request !== undefined).length;
+
+test("requestProgress: one progress_request at a time; its -1 answer is PROGRESS for the watches created when it went out", async () => {
+  const { client, streams } = fakeEtcd();
+  const mux = new WatchMux(client, { retryLimitMs: 1000 });
+  const a = recorder();
+  const b = recorder();
+  const late = recorder();
+  const wa = mux.watch(spec("/a/", 5), a);
+  const wb = mux.watch(spec("/b/", 5), b);
+  await flush();
+  const stream = streams[0]!;
+  stream.answer({ created: true, watch_id: "0", revision: 5 });
+  stream.answer({ created: true, watch_id: "1", revision: 5 });
+  const wl = mux.watch(spec("/l/", 5), late);
+  wl.requestProgress(); // still being created: not asked for yet
+  assert.equal(progressRequests(stream), 0);
+  wa.requestProgress();
+  assert.deepEqual(stream.written.at(-1), { progress_request: {} });
+  wa.requestProgress();
+  wb.requestProgress();
+  assert.equal(progressRequests(stream), 1, "one in flight at a time");
+  stream.answer({ created: true, watch_id: "2", revision: 8 });
+  assert.equal(progressRequests(stream), 1);
+
+  stream.answer({ watch_id: "-1", revision: 9 });
+  assert.deepEqual([shown(a), shown(b), shown(late)], [["P9"], ["P9"], []]);
+  // Asked again while in flight (and the new watch's wish): the next request goes out.
+  assert.equal(progressRequests(stream), 2);
+  stream.answer({ watch_id: "-1", revision: 10 });
+  assert.deepEqual([shown(a), shown(b), shown(late)], [["P9", "P10"], ["P9", "P10"], ["P10"]]);
+  assert.equal(progressRequests(stream), 2, "nobody asked again");
+
+  // A stopped watch gets nothing; an answer below a watch's last revision is not repeated.
+  await wb.stop();
+  stream.answer({ watch_id: "0", events: [put("/a/x", 12, 12)], revision: 12 });
+  wa.requestProgress();
+  stream.answer({ watch_id: "-1", revision: 11 });
+  assert.deepEqual(
+    [shown(a), shown(b), shown(late)],
+    [
+      ["P9", "P10", "/a/x"],
+      ["P9", "P10"],
+      ["P10", "P11"],
+    ],
+  );
+  for (const rec of [a, b, late]) assert.deepEqual(rec.errors, []);
+  mux.close();
+});
+
+test("requestProgress: a request lost with its stream is asked again once the watch is recreated", async () => {
+  mock.timers.enable({ apis: ["setTimeout", "Date"] });
+  try {
+    const { client, streams } = fakeEtcd();
+    const mux = new WatchMux(client, { retryLimitMs: 30_000 });
+    const rec = recorder();
+    const w = mux.watch(spec("/a/", 5), rec);
+    w.requestProgress(); // before the stream is even open
+    await flush();
+    const first = streams[0]!;
+    assert.equal(progressRequests(first), 0);
+    first.answer({ created: true, watch_id: "0", revision: 5 });
+    assert.equal(progressRequests(first), 1);
+    first.emit("error", new Error("14 UNAVAILABLE: Connection dropped"));
+    mock.timers.tick(2_000);
+    await flush();
+    const second = streams[1]!;
+    assert.equal(progressRequests(second), 0, "not before the watch is created again");
+    second.answer({ created: true, watch_id: "0", revision: 7 });
+    assert.equal(progressRequests(second), 1);
+    second.answer({ watch_id: "-1", revision: 7 });
+    assert.deepEqual(shown(rec), ["P7"]);
+    assert.deepEqual(rec.errors, []);
+    mux.close();
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test("an event that an early progress answer overtook (etcd 3.4.23) is delivered late, not dropped", async () => {
+  const { client, streams } = fakeEtcd();
+  const mux = new WatchMux(client, { retryLimitMs: 1000 });
+  const rec = recorder();
+  const w = mux.watch(spec("/a/", 5), rec);
+  await flush();
+  const stream = streams[0]!;
+  stream.answer({ created: true, watch_id: "0", revision: 9 }); // catching up from 6
+  stream.answer({ watch_id: "0", events: [put("/a/x", 6, 6)], revision: 9 });
+  w.requestProgress();
+  stream.answer({ watch_id: "-1", revision: 9 });
+  stream.answer({ watch_id: "0", events: [put("/a/x", 6, 6), put("/a/y", 8, 8)], revision: 9 });
+  assert.deepEqual(shown(rec), ["/a/x", "P9", "/a/y"], "the replayed /a/x is still dropped");
+  assert.deepEqual(rec.errors, []);
+  mux.close();
 });

@@ -6,6 +6,17 @@
 // each once, across stream failures (etcd restarts, network); it ends with Gone when its
 // next revision was compacted, with Unavailable when etcd stays unreachable for
 // `retryLimitMs`, and never calls back after stop().
+//
+// requestProgress() sends a `progress_request` on the stream. etcd answers it with one
+// response for the whole stream: watch_id -1, no events, the member's revision in the header,
+// which stands for every watch the stream had when etcd read the request. etcd 3.4.24+ and
+// 3.5.8+ queue that answer behind the events already due to the stream's watches and hold it
+// until every one of them is synced. etcd 3.4.23 and older (the version the tests run) answer
+// at once, on the control channel, with the store's revision (etcd-io/etcd#15220): the answer
+// overtakes the events of a watch still catching up on history, and can (rarely) overtake
+// events of a synced watch already queued for sending. Our watches are normally synced (from
+// now, or from a revision just read, and writes are acknowledged only after their events are
+// queued); an event overtaken anyway is delivered late rather than dropped (deliverEvents).
 
 import { Buffer } from "node:buffer";
 import type { Etcd3, IDuplexStream, IEvent, IWatchCreateRequest, IWatchRequest, IWatchResponse } from "etcd3";
@@ -38,6 +49,10 @@ export interface WatchMuxOptions {
 class Registration implements Watch {
   /** Everything up to this revision was delivered (events or progress); only grows. */
   lastRevision: number;
+  /** The revision of the last delivered event (or the start): an event at or below it is a replay. */
+  lastEventRevision: number;
+  /** Asked for a PROGRESS that no progress_request on the current stream answers yet. */
+  progressWanted = false;
   /** No start revision yet: the next create asks etcd for "now". */
   fromNow: boolean;
   /** Set by stop(), by the end of the watch or by close(): no callback runs once it is set. */
@@ -53,6 +68,7 @@ class Registration implements Watch {
     readonly handlers: WatchHandlers,
   ) {
     this.lastRevision = spec.afterRevision ?? 0;
+    this.lastEventRevision = this.lastRevision;
     this.fromNow = spec.afterRevision === undefined;
   }
 
@@ -60,7 +76,14 @@ class Registration implements Watch {
     this.mux.stop(this);
     return Promise.resolve();
   }
+
+  requestProgress(): void {
+    this.mux.requestProgress(this);
+  }
 }
+
+/** The watch_id of etcd's answer to a progress_request (clientv3.InvalidWatchID), as etcd3 decodes int64s. */
+const streamWideId = "-1";
 
 export class WatchMux {
   private readonly live = new Set<Registration>();
@@ -77,6 +100,16 @@ export class WatchMux {
    * confirms its cancel, so that its late responses are recognized (and dropped).
    */
   private readonly byId = new Map<string, Registration>();
+  /**
+   * The progress_request in flight on the current stream, if any. One at a time: etcd's answer
+   * names no request, and newer etcd merges the requests it holds back (while a watch catches
+   * up) into one answer, so a second request could go unanswered. `covers`: the registrations
+   * created on the stream when it went out, the only ones etcd answers for (one created later
+   * may start behind the answer's revision). `askedBy`: those that wanted it, asked again on
+   * the next stream if this one fails first.
+   */
+  private progressInFlight:
+    { readonly covers: ReadonlySet<Registration>; readonly askedBy: readonly Registration[] } | undefined;
   /** When the stream first failed with no response since; undefined while healthy. */
   private failingSince: number | undefined;
   private attempt = 0;
@@ -104,6 +137,13 @@ export class WatchMux {
     if (this.stream !== undefined) this.sendCreate(reg);
     else this.ensureStream();
     return reg;
+  }
+
+  /** Asks etcd for a progress answer covering `reg` (see the file comment); coalesced. */
+  requestProgress(reg: Registration): void {
+    if (reg.done) return;
+    reg.progressWanted = true;
+    this.sendProgressRequest();
   }
 
   stop(reg: Registration): void {
@@ -230,6 +270,9 @@ export class WatchMux {
     this.stream = undefined;
     this.creating = [];
     this.byId.clear();
+    // A progress request lost with the stream is asked again once its askers are created anew.
+    for (const reg of this.progressInFlight?.askedBy ?? []) reg.progressWanted = true;
+    this.progressInFlight = undefined;
     for (const reg of this.live) {
       reg.id = undefined;
       reg.fragments = [];
@@ -250,6 +293,25 @@ export class WatchMux {
     this.stream?.write({ create_request: request });
   }
 
+  /**
+   * Sends a progress_request when none is in flight and a registration created on the current
+   * stream wants one. A registration still being created is not covered: onCreated asks for it.
+   */
+  private sendProgressRequest(): void {
+    if (this.stream === undefined || this.progressInFlight !== undefined) return;
+    const covers = new Set<Registration>();
+    const askedBy: Registration[] = [];
+    for (const reg of this.live) {
+      if (reg.id === undefined) continue;
+      covers.add(reg);
+      if (reg.progressWanted) askedBy.push(reg);
+    }
+    if (askedBy.length === 0) return;
+    for (const reg of askedBy) reg.progressWanted = false;
+    this.progressInFlight = { covers, askedBy };
+    this.stream.write({ progress_request: {} });
+  }
+
   // --- responses ----------------------------------------------------------------------
 
   private onResponse(res: IWatchResponse): void {
@@ -260,8 +322,12 @@ export class WatchMux {
       this.onCreated(res);
       return;
     }
+    if (res.watch_id === streamWideId && !res.canceled && res.events.length === 0) {
+      this.onProgressAnswer(res);
+      return;
+    }
     const reg = this.byId.get(res.watch_id);
-    if (reg === undefined) return; // e.g. a stream-wide progress answer (watch_id -1)
+    if (reg === undefined) return;
     if (res.canceled) {
       this.onCanceled(reg, res);
       return;
@@ -303,8 +369,25 @@ export class WatchMux {
       // Events follow the revision etcd was at when it created the watch.
       reg.fromNow = false;
       reg.lastRevision = int64(optional(res.header)?.revision ?? "0");
+      reg.lastEventRevision = reg.lastRevision;
     }
     if (res.events.length > 0) this.deliverEvents(reg, res.events);
+    // Asked while being created (or asked before a reconnect): the request can go out now.
+    if (reg.progressWanted && !reg.done) this.sendProgressRequest();
+  }
+
+  /** etcd's answer to our progress_request: PROGRESS for every watch it covers, then the next request. */
+  private onProgressAnswer(res: IWatchResponse): void {
+    const answered = this.progressInFlight;
+    this.progressInFlight = undefined;
+    const revision = int64(optional(res.header)?.revision ?? "0");
+    for (const reg of answered?.covers ?? []) {
+      // Ended, or cancelled by etcd since: no longer on this stream.
+      if (reg.done || reg.id === undefined) continue;
+      this.deliverProgress(reg, revision);
+    }
+    // Asked again while this one was in flight: its revision may predate that call.
+    this.sendProgressRequest();
   }
 
   private onCanceled(reg: Registration, res: IWatchResponse): void {
@@ -323,8 +406,10 @@ export class WatchMux {
     // After a reconnect etcd replays from lastRevision + 1, so nothing should be old; the
     // check makes "each event once" independent of that. etcd never splits one revision
     // across responses (fragments are joined above), so comparing with the revision before
-    // this batch keeps every event of a multi-key transaction.
-    const after = reg.lastRevision;
+    // this batch keeps every event of a multi-key transaction. It compares with the last
+    // event, not the last progress: an event that an early progress answer overtook (etcd
+    // 3.4.23, see the file comment) is late but new, and is delivered rather than lost.
+    const after = reg.lastEventRevision;
     const batch: WatchEvent[] = [];
     for (const ev of events) {
       const revision = int64(ev.kv.mod_revision);
@@ -336,7 +421,8 @@ export class WatchMux {
         return;
       }
       batch.push(mapped);
-      reg.lastRevision = revision;
+      reg.lastEventRevision = revision;
+      if (revision > reg.lastRevision) reg.lastRevision = revision;
     }
     if (batch.length > 0) this.emit(reg, batch);
   }
