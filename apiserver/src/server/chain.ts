@@ -112,7 +112,6 @@ export async function serveRequest(
     body,
   };
   res.setHeader("Audit-Id", ctx.auditId);
-  const log = deps.log.child({ auditId: ctx.auditId });
   try {
     ctx.info = parseRequestInfo(ctx.method, ctx.path, ctx.query);
 
@@ -155,7 +154,10 @@ export async function serveRequest(
       sendStatus(res, err.status);
       return;
     }
-    log.error({ err, path: ctx.path, method: ctx.method }, "internal error");
+    // The request's child logger is made only when there is something to log (not on the hot path).
+    deps.log
+      .child({ auditId: ctx.auditId })
+      .error({ err, path: ctx.path, method: ctx.method }, "internal error");
     sendStatus(res, internalError().status);
   }
 }
