@@ -4,7 +4,6 @@
 // create generators (protobuf bodies) and delete. Each test reads the state back.
 //
 // Known gaps (upstream behaviour Multiplane does not have yet):
-// - Services get no spec.clusterIP/clusterIPs (no IP allocator).
 // - /openapi/v2 is not served (`kubectl explain --output=plaintext-openapiv2`).
 
 import assert from "node:assert/strict";
@@ -724,5 +723,31 @@ describe("kubectl commands against Multiplane", () => {
       "  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: r\nsubjects:\n- kind: ServiceAccount\n  name: default\n  namespace: default\n";
     assert.match(await mp.kubectl(["apply", "-f", "-"], { input: rb }), /created/);
     assert.match(await mp.kubectl(["apply", "-f", "-"], { input: rb }), /unchanged/);
+  });
+
+  test("Services get a cluster IP of their own, keep it on update, and headless ones none", async () => {
+    await mp.kubectl(["create", "service", "clusterip", "ip-a", "--tcp=80:8080"]);
+    await mp.kubectl(["create", "service", "clusterip", "ip-b", "--tcp=80:8080"]);
+    await mp.kubectl(["create", "service", "clusterip", "ip-headless", "--clusterip=None"]);
+    const ip = async (name: string): Promise<{ clusterIP: string; clusterIPs: string[] }> =>
+      (
+        JSON.parse(await mp.kubectl(["get", "svc", name, "-o", "json"])) as {
+          spec: { clusterIP: string; clusterIPs: string[] };
+        }
+      ).spec;
+    const a = await ip("ip-a");
+    const b = await ip("ip-b");
+    assert.match(a.clusterIP, /^10\.(9[6-9]|10[0-9]|11[01])\.\d+\.\d+$/);
+    assert.deepEqual(a.clusterIPs, [a.clusterIP]);
+    assert.notEqual(a.clusterIP, b.clusterIP);
+    assert.equal((await ip("ip-headless")).clusterIP, "None");
+    await mp.kubectl(["label", "svc", "ip-a", "tier=web"]);
+    assert.equal((await ip("ip-a")).clusterIP, a.clusterIP);
+    await assert.rejects(
+      mp.kubectl(["create", "-f", "-"], {
+        input: `apiVersion: v1\nkind: Service\nmetadata:\n  name: ip-taken\nspec:\n  clusterIP: ${a.clusterIP}\n  ports:\n  - port: 80\n`,
+      }),
+      /provided IP is already allocated/,
+    );
   });
 });

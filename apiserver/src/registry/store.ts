@@ -25,6 +25,7 @@ import type { TenantInstance } from "../tenancy/instance.ts";
 import type { KubeObject, ObjectMeta } from "./printers.ts";
 import { groupVersion, type ResourceDef } from "./resources.ts";
 import { applyDefaults } from "./defaults.ts";
+import { allocateClusterIP, keepClusterIP, usedClusterIPs } from "./service-ip.ts";
 import { validateObject } from "./validate.ts";
 import { decodeStored, type CachedObject } from "./watch-cache.ts";
 import { recordManagedFields } from "../endpoints/apply/managed-fields.ts";
@@ -154,6 +155,10 @@ export class GenericStore {
     return { items: result.items.map((kv) => servedAs(this.def, decodeStored(kv).obj)), result };
   }
 
+  private isService(): boolean {
+    return this.def.group === "" && this.def.plural === "services";
+  }
+
   /**
    * NamespaceLifecycle: objects are created only in a namespace that exists and is not
    * being deleted.
@@ -227,6 +232,11 @@ export class GenericStore {
     const obj = this.prepareCreate(input, namespace, opts.fieldManager);
     if (this.def.namespaced) await this.admitNamespace(namespace, obj.metadata?.name ?? "");
     this.validate(obj);
+    if (this.isService()) {
+      const services = this.tenant.cache.list(this.prefix("")).map((c) => c.obj);
+      const errors = allocateClusterIP(obj, usedClusterIPs(services));
+      if (errors.length > 0) throw invalid({ group: "", kind: "Service" }, obj.metadata?.name ?? "", errors);
+    }
     const name = obj.metadata!.name!;
     if (opts.dryRun) {
       if (this.tenant.cache.get(this.key(namespace, name))) throw alreadyExists(qualified(this.def), name);
@@ -370,6 +380,7 @@ export class GenericStore {
     // [apply] The writer owns what it changed, defaults included, not what the strategy adds.
     if (fieldManager !== undefined)
       recordManagedFields(this.def, current, obj, fieldManager, subresource, nowTimestamp());
+    if (this.isService() && subresource === "") keepClusterIP(obj, current);
     this.def.strategy.prepareForUpdate?.(obj, current);
     return obj;
   }
