@@ -63,13 +63,27 @@ export class CRDController {
     return this.queue.length;
   }
 
+  /** The tenant's CRDs as of `seenChanges` (see onEvents). */
+  private crds: CRD[] = [];
+  private seenChanges = -1;
+  private anyTerminating = false;
+
   private queueCRD(crd: CRD): void {
     const name = crd.metadata?.name;
     if (name !== undefined) this.queue.add(name);
   }
 
   private onEvents(events: readonly CacheEvent[]): void {
-    const crds = this.instance.cache.list(this.crdPrefix).map((c) => c.obj as CRD);
+    // Every write of the tenant passes here: list the CRDs only when a CRD changed or one is
+    // being deleted (the cache counts changes per resource, so the check is cheap).
+    const changes = this.instance.cache.changesOf(this.crdPrefix);
+    if (changes !== this.seenChanges) {
+      this.seenChanges = changes;
+      this.crds = this.instance.cache.list(this.crdPrefix).map((c) => c.obj as CRD);
+      this.anyTerminating = this.crds.some((c) => c.metadata?.deletionTimestamp !== undefined);
+    }
+    if (!this.anyTerminating && !events.some((e) => e.key.startsWith(this.crdPrefix))) return;
+    const crds = this.crds;
     for (const e of events) {
       if (e.key.startsWith(this.crdPrefix)) {
         const crd = e.object.obj as CRD;
