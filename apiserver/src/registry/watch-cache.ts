@@ -52,6 +52,8 @@ export class TenantCache {
   private readonly objects = new Map<string, CachedObject>();
   /** The same objects bucketed by resource (`<group>/<resource>/`), so a list scans one kind only. */
   private readonly byResource = new Map<string, Map<string, CachedObject>>();
+  /** And by namespace (`<group>/<resource>/<namespace>/`), so a namespace's list scans only it. */
+  private readonly byNamespace = new Map<string, Map<string, CachedObject>>();
   /** How many times each resource bucket changed (for derived state such as the CRD index). */
   private readonly bucketChanges = new Map<string, number>();
   private readonly listeners = new Set<{ prefix: string; listener: CacheListener }>();
@@ -112,7 +114,13 @@ export class TenantCache {
 
   /** Objects under `prefix`, in key order. */
   list(prefix: string): CachedObject[] {
-    const bucket = this.byResource.get(this.resourceOf(prefix));
+    // A namespace's list reads its namespace bucket; a resource's its resource bucket.
+    const ns = this.namespaceOf(prefix);
+    const bucket =
+      ns !== "" && prefix.endsWith("/")
+        ? this.byNamespace.get(ns)
+        : this.byResource.get(this.resourceOf(prefix));
+    if (ns !== "" && prefix.endsWith("/") && bucket === undefined) return [];
     const out: CachedObject[] = [];
     for (const [key, o] of bucket ?? this.objects) if (key.startsWith(prefix)) out.push(o);
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -124,6 +132,18 @@ export class TenantCache {
     const first = rest.indexOf("/");
     const second = first < 0 ? -1 : rest.indexOf("/", first + 1);
     return second < 0 ? "" : rest.slice(0, second + 1);
+  }
+
+  /**
+   * `<group>/<resource>/<namespace>/` of a namespaced object's key or of a prefix that deep
+   * ("" otherwise: a cluster-scoped key has only three segments and no trailing one).
+   */
+  private namespaceOf(key: string): string {
+    const r = this.resourceOf(key);
+    if (r === "") return "";
+    const rest = key.slice(this.prefix.length + r.length);
+    const slash = rest.indexOf("/");
+    return slash < 0 ? "" : r + rest.slice(0, slash + 1);
   }
 
   /** A number that changes whenever an object of the resource `prefix` names changes. */
@@ -138,12 +158,24 @@ export class TenantCache {
     let bucket = this.byResource.get(r);
     if (bucket === undefined) this.byResource.set(r, (bucket = new Map<string, CachedObject>()));
     bucket.set(o.key, o);
+    const ns = this.namespaceOf(o.key);
+    if (ns !== "") {
+      let nsBucket = this.byNamespace.get(ns);
+      if (nsBucket === undefined) this.byNamespace.set(ns, (nsBucket = new Map<string, CachedObject>()));
+      nsBucket.set(o.key, o);
+    }
   }
 
   private remove(key: string): void {
     this.objects.delete(key);
     const r = this.resourceOf(key);
     this.byResource.get(r)?.delete(key);
+    const ns = this.namespaceOf(key);
+    if (ns !== "") {
+      const nsBucket = this.byNamespace.get(ns);
+      nsBucket?.delete(key);
+      if (nsBucket?.size === 0) this.byNamespace.delete(ns);
+    }
     this.bucketChanges.set(r, (this.bucketChanges.get(r) ?? 0) + 1);
   }
 
