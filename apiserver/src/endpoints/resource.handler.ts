@@ -109,14 +109,33 @@ function dropUnknownFields(
   warnings: string[],
 ): KubeObject {
   // [crd] A custom resource is pruned by its version's schema (registry/crd/).
-  const { obj: pruned, unknown } =
-    def.crd !== undefined ? pruneCustomResource(def, obj) : pruneUnknownFields(def.schemaName, obj);
+  const cannotHandle = `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}`;
+  if (!isPlainObject(obj.metadata ?? {})) {
+    throw badRequest(
+      `${cannotHandle}: json: cannot unmarshal ${typeof obj.metadata} into Go struct field ${def.kind}.metadata of type v1.ObjectMeta`,
+    );
+  }
+  if (def.crd !== undefined) return dropUnknown(cannotHandle, pruneCustomResource(def, obj), mode, warnings);
+  const result = pruneUnknownFields(def.schemaName, obj);
+  // Values of the wrong type cannot be decoded at all: 400, whatever fieldValidation says.
+  if (result.mistyped.length > 0) throw badRequest(`${cannotHandle}: ${result.mistyped[0]!}`);
+  return dropUnknown(cannotHandle, result, mode, warnings);
+}
+
+function isPlainObject(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function dropUnknown(
+  cannotHandle: string,
+  { obj: pruned, unknown }: { obj: KubeObject; unknown: string[] },
+  mode: FieldValidation,
+  warnings: string[],
+): KubeObject {
   if (unknown.length > 0) {
     const messages = unknown.map((f) => `unknown field "${f}"`);
     if (mode === "Strict") {
-      throw badRequest(
-        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${messages.join(", ")}`,
-      );
+      throw badRequest(`${cannotHandle}: strict decoding error: ${messages.join(", ")}`);
     }
     if (mode === "Warn") warnings.push(...messages);
   }

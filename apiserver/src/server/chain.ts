@@ -13,6 +13,7 @@ import {
   unauthorized,
   type Status,
 } from "../apierrors/status.ts";
+import { isStorageError } from "../storage/errors.ts";
 import { anonymousUser, type Authenticator, type UserInfo } from "../authn/user.ts";
 import { parseRequestInfo, type RequestInfo } from "../request/request-info.ts";
 import type { TenantInstance, TenantManager, Tenant } from "../tenancy/instance.ts";
@@ -152,6 +153,15 @@ export async function serveRequest(
   } catch (err) {
     if (isStatusError(err)) {
       sendStatus(res, err.status);
+      return;
+    }
+    // A name or namespace from the URL that cannot be a key segment ("a/b", "..") names
+    // nothing that can exist: 404, as kube answers for such paths.
+    if (isStorageError(err, "InvalidArgument") && ctx.info?.isResourceRequest) {
+      sendStatus(
+        res,
+        notFound({ group: ctx.info.apiGroup, resource: ctx.info.resource }, ctx.info.name).status,
+      );
       return;
     }
     // The request's child logger is made only when there is something to log (not on the hot path).
