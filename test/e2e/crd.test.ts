@@ -363,4 +363,58 @@ describe("CustomResourceDefinitions with kubectl", () => {
     );
     assert.equal((await mp.kubectl(["get", "widgets", "-o", "name"], a)).trim(), "widget.example.com/in-a");
   });
+
+  test("selectableFields: custom resources can be listed with a field selector on them", async () => {
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: paints.colors.example.com
+spec:
+  group: colors.example.com
+  scope: Namespaced
+  names: {plural: paints, singular: paint, kind: Paint}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    selectableFields:
+    - jsonPath: .spec.color
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              color: {type: string}
+`;
+    await mp.kubectl(["apply", "-f", "-"], { input: crd });
+    await mp.kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/paints.colors.example.com",
+      "--timeout=20s",
+    ]);
+    const stored = JSON.parse(
+      await mp.kubectl(["get", "crd", "paints.colors.example.com", "-o", "json"]),
+    ) as {
+      spec: { versions: { selectableFields?: unknown }[] };
+    };
+    assert.deepEqual(stored.spec.versions[0]?.selectableFields, [{ jsonPath: ".spec.color" }]);
+    for (const [name, color] of [
+      ["p1", "red"],
+      ["p2", "blue"],
+      ["p3", "red"],
+    ] as const) {
+      await mp.kubectl(["apply", "-f", "-"], {
+        input: `apiVersion: colors.example.com/v1\nkind: Paint\nmetadata:\n  name: ${name}\nspec:\n  color: ${color}\n`,
+      });
+    }
+    const red = await mp.kubectl(["get", "paints", "--field-selector", "spec.color=red", "-o", "name"]);
+    assert.deepEqual(red.trim().split("\n"), ["paint.colors.example.com/p1", "paint.colors.example.com/p3"]);
+    await assert.rejects(
+      mp.kubectl(["get", "paints", "--field-selector", "spec.size=big"]),
+      /field label not supported: spec.size/,
+    );
+  });
 });
