@@ -55,7 +55,8 @@ export const builtinSchemas: Readonly<Record<string, Schema>> = withNewerFields(
  * unknown. Each entry names the release that added it; drop this when the source is newer.
  */
 function withNewerFields(schemas: Readonly<Record<string, Schema>>): Readonly<Record<string, Schema>> {
-  const crdVersion = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion";
+  const crdVersion =
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion";
   const selectableField = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.SelectableField";
   const version = schemas[crdVersion];
   if (version === undefined || schemas[selectableField] !== undefined) return schemas;
@@ -64,7 +65,8 @@ function withNewerFields(schemas: Readonly<Record<string, Schema>>): Readonly<Re
     ...schemas,
     // 1.30: CRD selectable fields (KEP-4358), GA in 1.32.
     [selectableField]: {
-      description: "SelectableField specifies the JSON path of a field that may be used with field selectors.",
+      description:
+        "SelectableField specifies the JSON path of a field that may be used with field selectors.",
       properties: {
         jsonPath: {
           description:
