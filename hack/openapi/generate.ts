@@ -22,6 +22,12 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as prettier from "prettier";
+import {
+  collectRefs,
+  literalKeywords,
+  schemaMapKeywords,
+  schemaRefPrefix,
+} from "../../apiserver/src/endpoints/openapi/schema-refs.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -160,20 +166,6 @@ function locateSource(args: { spec?: string | undefined; modules?: string | unde
 // ---- normalising to kube-apiserver's OpenAPI v3 conventions -------------------------------
 
 const V2_PREFIX = "#/definitions/";
-const V3_PREFIX = "#/components/schemas/";
-
-/** Keywords whose values are data, not schemas: never look for `$ref` inside them. */
-const LITERAL_KEYWORDS = new Set([
-  "default",
-  "enum",
-  "example",
-  "required",
-  "x-kubernetes-group-version-kind",
-  "x-kubernetes-list-map-keys",
-  "x-kubernetes-unions",
-]);
-/** Keywords whose values map names to schemas (the names are not keywords). */
-const SCHEMA_MAP_KEYWORDS = new Set(["properties", "patternProperties", "definitions"]);
 
 /**
  * Rewrites a schema the way kube-apiserver serves OpenAPI v3: `$ref`s point into
@@ -186,10 +178,10 @@ function toV3(schema: Json): Json {
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key === "$ref" && typeof value === "string") {
-      out[key] = value.startsWith(V2_PREFIX) ? V3_PREFIX + value.slice(V2_PREFIX.length) : value;
-    } else if (LITERAL_KEYWORDS.has(key)) {
+      out[key] = value.startsWith(V2_PREFIX) ? schemaRefPrefix + value.slice(V2_PREFIX.length) : value;
+    } else if (literalKeywords.has(key)) {
       out[key] = value;
-    } else if (SCHEMA_MAP_KEYWORDS.has(key) && isObject(value)) {
+    } else if (schemaMapKeywords.has(key) && isObject(value)) {
       out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toV3(v)]));
     } else {
       out[key] = toV3(value);
@@ -201,26 +193,6 @@ function toV3(schema: Json): Json {
     return { allOf: [{ $ref: ref }], ...siblings };
   }
   return out;
-}
-
-/** The component names a schema refers to (only at schema positions). */
-function refsOf(schema: Json, into: Set<string>): void {
-  if (Array.isArray(schema)) {
-    for (const item of schema) refsOf(item, into);
-    return;
-  }
-  if (!isObject(schema)) return;
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === "$ref" && typeof value === "string" && value.startsWith(V3_PREFIX)) {
-      into.add(value.slice(V3_PREFIX.length));
-    } else if (LITERAL_KEYWORDS.has(key)) {
-      continue;
-    } else if (SCHEMA_MAP_KEYWORDS.has(key) && isObject(value)) {
-      for (const sub of Object.values(value)) refsOf(sub, into);
-    } else {
-      refsOf(value, into);
-    }
-  }
 }
 
 function sortKeys(value: Json): Json {
@@ -304,7 +276,7 @@ function closure(schemas: Record<string, JsonObject>, roots: readonly string[]):
     if (schema === undefined) throw new Error(`schema ${name} is referenced but not in the source`);
     out[name] = schema;
     const refs = new Set<string>();
-    refsOf(schema, refs);
+    collectRefs(schema, refs);
     queue.push(...[...refs].sort());
   }
   return out;
@@ -362,7 +334,7 @@ function deleteReturnsObject(source: Source, selected: Record<string, JsonObject
     const schema = isObject(json) ? json["schema"] : undefined;
     const ref = isObject(schema) ? schema["$ref"] : undefined;
     if (typeof ref !== "string") continue;
-    const name = ref.replace(V2_PREFIX, "").replace(V3_PREFIX, "");
+    const name = ref.replace(V2_PREFIX, "").replace(schemaRefPrefix, "");
     if (selected[name] !== undefined && !name.startsWith("io.k8s.apimachinery.")) out.add(name);
   }
   return [...out].sort();

@@ -8,6 +8,7 @@ import { objectKey, resourcePrefix, type StorageKey } from "../storage/keys.ts";
 import { isEstablished, resourcesOfCRD, type CRDObject } from "../registry/crd-resources.ts";
 import { builtinResources, type ResourceDef } from "../registry/resources.ts";
 import { TenantCache } from "../registry/watch-cache.ts";
+import { nowTimestamp } from "../registry/store.ts";
 import { isStorageError } from "../storage/errors.ts";
 import { startTenantControllers, type TenantControllers } from "../controllers/index.ts";
 // [crd] The per-tenant CRD controller (names, Established, cleanup of a deleted CRD's objects).
@@ -112,7 +113,7 @@ export class TenantInstance {
   /** Creates the system namespaces and their default ServiceAccounts when absent. */
   private async bootstrap(): Promise<void> {
     const tenantRef = { uid: this.tenant.uid };
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const now = nowTimestamp();
     const create = async (key: StorageKey, obj: object): Promise<void> => {
       try {
         await this.storage.create(key, Buffer.from(JSON.stringify(obj)));

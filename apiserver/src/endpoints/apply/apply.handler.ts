@@ -5,7 +5,7 @@
 
 import { badRequest, isStatusError } from "../../apierrors/status.ts";
 import type { KubeObject } from "../../registry/printers.ts";
-import type { GenericStore } from "../../registry/store.ts";
+import { nowTimestamp, type GenericStore } from "../../registry/store.ts";
 import { parseDocument } from "../negotiation.ts";
 import type { JsonObject } from "../patch/json.types.ts";
 import { applyOptions } from "./field-manager.ts";
@@ -29,9 +29,6 @@ export interface ApplyRequest {
    */
   prune(obj: KubeObject): KubeObject;
 }
-
-/** RFC 3339 with second precision, as managedFields times are written. */
-const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 /**
  * Applies the request's configuration; answers the stored object with 200, or 201 when the
@@ -61,7 +58,7 @@ export async function handleApplyPatch(
       manager,
       force,
       subresource: req.subresource,
-      time: now(),
+      time: nowTimestamp(),
       scope,
     }).object;
   // A resourceVersion in the configuration is a precondition, as on any update.

@@ -7,6 +7,7 @@
 // follow k8s.io/apiserver's installer (built-in kinds), apiextensions-apiserver's
 // controller/openapi/builder (custom resources) and kube-openapi's builder3/handler3.
 
+import { collectRefs, schemaRefPrefix } from "./schema-refs.ts";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 
@@ -99,7 +100,7 @@ export const deleteReturnsObject: ReadonlySet<string> = new Set(builtin.deleteRe
 /** Which package and file the built-in schemas were cut from, and which kinds it lacked. */
 export const builtinSchemasSource: Schema = builtin.source;
 
-const SCHEMA_PREFIX = "#/components/schemas/";
+const SCHEMA_PREFIX = schemaRefPrefix;
 const META = "io.k8s.apimachinery.pkg.apis.meta.v1.";
 const OBJECT_META = `${META}ObjectMeta`;
 const LIST_META = `${META}ListMeta`;
@@ -692,40 +693,8 @@ function apiResourcesPath(gv: GroupVersion): Schema {
 
 // ---- schemas ---------------------------------------------------------------------------------
 
-/** Keywords whose values are data, not schemas. */
-const LITERAL_KEYWORDS = new Set([
-  "default",
-  "enum",
-  "example",
-  "required",
-  "x-kubernetes-group-version-kind",
-  "x-kubernetes-list-map-keys",
-  "x-kubernetes-unions",
-]);
-const SCHEMA_MAP_KEYWORDS = new Set(["properties", "patternProperties", "definitions"]);
-
 function isObject(value: unknown): value is MutableSchema {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** The component names a schema (or path item) refers to. */
-function collectRefs(node: unknown, into: Set<string>): void {
-  if (Array.isArray(node)) {
-    for (const item of node) collectRefs(item, into);
-    return;
-  }
-  if (!isObject(node)) return;
-  for (const [key, value] of Object.entries(node)) {
-    if (key === "$ref" && typeof value === "string" && value.startsWith(SCHEMA_PREFIX)) {
-      into.add(value.slice(SCHEMA_PREFIX.length));
-    } else if (LITERAL_KEYWORDS.has(key)) {
-      continue;
-    } else if (SCHEMA_MAP_KEYWORDS.has(key) && isObject(value)) {
-      for (const sub of Object.values(value)) collectRefs(sub, into);
-    } else {
-      collectRefs(value, into);
-    }
-  }
 }
 
 function sortKeys(value: unknown): unknown {
