@@ -85,3 +85,30 @@ export function admissionChain(plugins: readonly AdmissionPlugin[]): Admission {
     },
   };
 }
+
+/** admissionregistration/v1 MatchCondition: a named CEL expression that must be true. */
+export interface MatchCondition {
+  readonly name: string;
+  readonly expression: string;
+}
+
+/**
+ * The outcome of a webhook's or a policy's matchConditions (kube's matchconditions.Matcher):
+ * `matches` false names the first condition that was false; `error` is an evaluation or
+ * compile error, which the caller's failurePolicy decides on.
+ */
+export interface MatchResult {
+  readonly matches: boolean;
+  readonly failedConditionName?: string;
+  readonly error?: Error;
+}
+
+/**
+ * Evaluates matchConditions against a write, with the CEL variables kube gives them
+ * (object, oldObject, request, authorizer). Implemented once in admission/cel/ and used by
+ * admission webhooks and ValidatingAdmissionPolicy alike; never changes `a`.
+ */
+export type MatchConditionsEvaluator = (
+  conditions: readonly MatchCondition[],
+  a: AdmissionAttributes,
+) => MatchResult | Promise<MatchResult>;
