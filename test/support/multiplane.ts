@@ -2,6 +2,7 @@
 // and the real kubectl pointed at it.
 
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,21 +13,42 @@ const run = promisify(execFile);
 
 export const kubectlBinary = process.env["KUBECTL"] ?? "/usr/bin/kubectl";
 
+export interface KubectlOptions {
+  input?: string;
+  env?: Record<string, string>;
+  tenant?: string;
+  /** Authenticate with this bearer token instead of the admin's. */
+  token?: string;
+}
+
+/** A user of the bootstrap token file (kube's --token-auth-file), for tests of authorization. */
+export interface TestUser {
+  readonly token: string;
+  readonly name: string;
+  readonly groups?: readonly string[];
+}
+
 export interface TestMultiplane extends Multiplane {
   readonly dataDir: string;
   /** Runs the real kubectl against this server (as admin); resolves with stdout, rejects with stderr. */
-  kubectl(
-    args: readonly string[],
-    opts?: { input?: string; env?: Record<string, string>; tenant?: string },
-  ): Promise<string>;
+  kubectl(args: readonly string[], opts?: KubectlOptions): Promise<string>;
   /** Writes a kubeconfig for a tenant (served at /clusters/<tenant>) and returns its path. */
   tenantKubeconfig(tenant: string): Promise<string>;
   destroy(): Promise<void>;
 }
 
-export async function startMultiplane(opts: { etcdEndpoints?: string[] } = {}): Promise<TestMultiplane> {
+export async function startMultiplane(
+  opts: { etcdEndpoints?: string[]; users?: readonly TestUser[] } = {},
+): Promise<TestMultiplane> {
   const dataDir = await mkdtemp(join(tmpdir(), "multiplane-test-"));
-  const mp = await up({ dataDir, host: "127.0.0.1", port: 0, quiet: true, ...opts });
+  const { users = [], ...upOpts } = opts;
+  if (users.length > 0) {
+    // The token file `up` reads: the admin first (the kubeconfig's user), then the test's users.
+    const lines = [`${randomBytes(24).toString("base64url")},admin,admin,"system:masters"`];
+    for (const u of users) lines.push(`${u.token},${u.name},${u.name},"${(u.groups ?? []).join(",")}"`);
+    await writeFile(join(dataDir, "tokens.csv"), `${lines.join("\n")}\n`, { mode: 0o600 });
+  }
+  const mp = await up({ dataDir, host: "127.0.0.1", port: 0, quiet: true, ...upOpts });
   const { readFile } = await import("node:fs/promises");
   const adminConfig = await readFile(mp.kubeconfigPath, "utf8");
 
@@ -36,12 +58,10 @@ export async function startMultiplane(opts: { etcdEndpoints?: string[] } = {}): 
     return path;
   };
 
-  const kubectl = async (
-    args: readonly string[],
-    o: { input?: string; env?: Record<string, string>; tenant?: string } = {},
-  ): Promise<string> => {
+  const kubectl = async (args: readonly string[], o: KubectlOptions = {}): Promise<string> => {
     const kubeconfig = o.tenant ? await tenantKubeconfig(o.tenant) : mp.kubeconfigPath;
-    const child = run(kubectlBinary, ["--kubeconfig", kubeconfig, ...args], {
+    const auth = o.token === undefined ? [] : [`--token=${o.token}`];
+    const child = run(kubectlBinary, ["--kubeconfig", kubeconfig, ...auth, ...args], {
       env: { ...process.env, KUBECONFIG: kubeconfig, HOME: dataDir, ...o.env },
       timeout: 60_000,
       maxBuffer: 64 * 1024 * 1024,

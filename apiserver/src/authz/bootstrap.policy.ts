@@ -69,6 +69,7 @@ export function defaultClusterRoles(): ClusterRole[] {
     ]),
     clusterRole("system:basic-user", [
       rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+      rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
     ]),
     clusterRole("admin", [], { aggregateFrom: aggregateToAdmin }),
     clusterRole("edit", [], { labels: { [aggregateToAdmin]: "true" }, aggregateFrom: aggregateToEdit }),

@@ -4,3 +4,5 @@
 export * from "./authorizer.ts";
 export * from "./rbac.authorizer.ts";
 export * from "./bootstrap.policy.ts";
+export * from "./rbac.source.ts";
+export * from "./union.authorizer.ts";

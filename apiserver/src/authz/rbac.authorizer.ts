@@ -248,6 +248,11 @@ export class RBACAuthorizer implements Authorizer {
     this.#source = source;
   }
 
+  /** Where the rules come from (for escalation checks that resolve a binding's roleRef). */
+  get source(): RBACSource {
+    return this.#source;
+  }
+
   authorize(a: Attributes): Decision {
     let reason: string | undefined;
     const errors = visitGrants(this.#source, a.user, a.namespace, (g) => {

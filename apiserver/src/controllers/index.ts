@@ -7,11 +7,14 @@
 
 import type { Logger } from "pino";
 import type { TenantInstance } from "../tenancy/instance.ts";
+import { ClusterRoleAggregationController } from "./clusterrole-aggregation.controller.ts";
 import { GarbageCollector } from "./garbage-collector.controller.ts";
+import { ResourceQuotaController } from "./resource-quota.controller.ts";
 import { defaultControllerLogger, logKeys } from "./log.ts";
 import { NamespaceController, type NamespaceControllerOptions } from "./namespace.controller.ts";
 import type { WorkQueueOptions } from "./work-queue.ts";
 
+export { ClusterRoleAggregationController } from "./clusterrole-aggregation.controller.ts";
 export { GarbageCollector } from "./garbage-collector.controller.ts";
 export { NamespaceController } from "./namespace.controller.ts";
 export { TerminalError, WorkQueue } from "./work-queue.ts";
@@ -20,7 +23,9 @@ export { TerminalError, WorkQueue } from "./work-queue.ts";
 export interface TenantControllers {
   readonly garbageCollector: GarbageCollector;
   readonly namespaces: NamespaceController;
-  /** Stops both (idempotent): no reconcile runs and no timer is left once it resolves. */
+  readonly aggregation: ClusterRoleAggregationController;
+  readonly quotas: ResourceQuotaController;
+  /** Stops them all (idempotent): no reconcile runs and no timer is left once it resolves. */
   stop(): Promise<void>;
 }
 
@@ -49,13 +54,24 @@ export function startTenantControllers(
     log.child({ [logKeys.controller]: "namespace" }),
     opts.namespaces,
   );
+  const aggregation = new ClusterRoleAggregationController(instance, log);
   garbageCollector.start();
   namespaces.start();
+  const quotas = new ResourceQuotaController(instance, log);
+  aggregation.start();
+  quotas.start();
   let stopping: Promise<void> | undefined;
   return {
     garbageCollector,
     namespaces,
+    aggregation,
+    quotas,
     stop: () =>
-      (stopping ??= Promise.all([garbageCollector.stop(), namespaces.stop()]).then(() => undefined)),
+      (stopping ??= Promise.all([
+        garbageCollector.stop(),
+        namespaces.stop(),
+        aggregation.stop(),
+        quotas.stop(),
+      ]).then(() => undefined)),
   };
 }

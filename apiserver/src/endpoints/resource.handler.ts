@@ -15,7 +15,7 @@ import type { RequestInfo } from "../request/request-info.ts";
 import type { KubeObject } from "../registry/printers.ts";
 import { readJsonPath } from "../registry/crd-resources.ts";
 import { groupVersion, type ResourceDef } from "../registry/resources.ts";
-import { GenericStore, qualified, type DeleteOptions } from "../registry/store.ts";
+import { GenericStore, qualified, type DeleteOptions, type RequestAdmission } from "../registry/store.ts";
 import type { CacheEvent } from "../registry/watch-cache.ts";
 import type { TenantInstance } from "../tenancy/instance.ts";
 import {
@@ -38,10 +38,18 @@ import { parseLabelSelector, type LabelSelector } from "./selectors/label-select
 import { toPartial, toTable, type TableOptions } from "./table.ts";
 import { pruneUnknownFields } from "../registry/unknown-fields.ts";
 import { deleteReturnsObject } from "./openapi/openapi.ts";
+import { answerReview, type TokenReviewer } from "./reviews.handler.ts";
+import type { UserInfo } from "../authn/user.ts";
 import { applyScale, pruneCustomResource, scaleOf } from "../registry/crd/index.ts";
 
 export interface ResourceRequest {
   readonly instance: TenantInstance;
+  /** Who the request acts as (after impersonation): for reviews and admission. */
+  readonly user: UserInfo;
+  /** How TokenReviews authenticate a token (the tenant's token authenticators). */
+  readonly reviewToken?: TokenReviewer;
+  /** [admission] The request's admission: its user, and the warnings and audit annotations plugins add. */
+  readonly admission: RequestAdmission;
   readonly info: RequestInfo;
   readonly query: URLSearchParams;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -358,9 +366,18 @@ function deleteOptionsOf(req: ResourceRequest): DeleteOptions {
 
 /** Handles a resource request that is not a watch. */
 export async function handleResource(req: ResourceRequest): Promise<Response> {
+  const response = await serveResource(req);
+  // [admission] Warnings from admission plugins follow the handler's own.
+  if (req.admission.warnings.length > 0) {
+    response.warnings = [...(response.warnings ?? []), ...req.admission.warnings];
+  }
+  return response;
+}
+
+async function serveResource(req: ResourceRequest): Promise<Response> {
   const { info, query } = req;
   const def = resolveDef(req);
-  const store = new GenericStore(req.instance, def);
+  const store = new GenericStore(req.instance, def, req.admission);
   const output = negotiateOutput(header(req, "accept"), info.subresource === "");
   const dryRun = info.verb === "get" || info.verb === "list" ? false : isDryRun(query);
 
@@ -378,6 +395,15 @@ export async function handleResource(req: ResourceRequest): Promise<Response> {
     case "list":
       return list(req, def, store, output);
     case "create": {
+      if (def.review) {
+        const review = await answerReview(def, decodeBody(req), {
+          instance: req.instance,
+          user: req.user,
+          namespace: info.namespace,
+          reviewToken: req.reviewToken,
+        });
+        return { status: 201, body: review, output };
+      }
       if (info.subresource !== "")
         throw methodNotAllowed(`the server does not allow this method on the requested resource`);
       // [apply] Who the create is recorded for in managedFields (422 on a bad fieldManager).

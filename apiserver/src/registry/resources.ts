@@ -40,6 +40,11 @@ export interface ResourceDef {
   readonly schemaName?: string;
   /** A custom resource version's openAPIV3Schema. */
   readonly schema?: Record<string, unknown>;
+  /**
+   * A create-only kind that is answered, never stored (the access and token reviews): the
+   * handler computes its status from the request (endpoints/reviews.handler.ts).
+   */
+  readonly review?: true;
   /** For custom resources: the CRD's UID and the version the objects are stored in. */
   readonly crd?: { readonly uid: string; readonly storageVersion: string };
 }
@@ -78,6 +83,7 @@ interface BuiltinSpec {
   verbs?: readonly string[];
   schemaName: string;
   selectableFields?: string[];
+  review?: true;
 }
 
 function builtin(spec: BuiltinSpec): ResourceDef {
@@ -97,8 +103,25 @@ function builtin(spec: BuiltinSpec): ResourceDef {
     printer: printers[`${spec.group}/${spec.kind}`] ?? defaultPrinter,
     selectableFields: spec.selectableFields ?? [],
     schemaName: spec.schemaName,
+    ...(spec.review ? { review: true } : {}),
   };
 }
+
+const authorizationGroup = "authorization.k8s.io";
+const authenticationGroup = "authentication.k8s.io";
+
+/** A review kind: create only, answered by the server (kube serves them the same way). */
+const review = (group: string, kind: string, namespaced = false): ResourceDef =>
+  builtin({
+    group,
+    version: "v1",
+    kind,
+    plural: `${kind.toLowerCase()}s`,
+    namespaced,
+    verbs: ["create"],
+    schemaName: `io.k8s.api.${group.split(".")[0]}.v1.${kind}`,
+    review: true,
+  });
 
 const core = "io.k8s.api.core.v1";
 const rbac = "rbac.authorization.k8s.io";
@@ -106,6 +129,12 @@ const admission = "admissionregistration.k8s.io";
 
 /** The kinds every tenant serves, shared by all tenants. */
 export const builtinResources: readonly ResourceDef[] = [
+  review(authenticationGroup, "TokenReview"),
+  review(authenticationGroup, "SelfSubjectReview"),
+  review(authorizationGroup, "SelfSubjectAccessReview"),
+  review(authorizationGroup, "SelfSubjectRulesReview"),
+  review(authorizationGroup, "SubjectAccessReview"),
+  review(authorizationGroup, "LocalSubjectAccessReview", true),
   builtin({
     group: "",
     version: "v1",

@@ -27,6 +27,8 @@ import { groupVersion, type ResourceDef } from "./resources.ts";
 import { applyDefaults } from "./defaults.ts";
 import { allocateClusterIP, keepClusterIP, usedClusterIPs } from "./service-ip.ts";
 import { validateObject } from "./validate.ts";
+import type { AdmissionAttributes, Operation } from "../admission/interface.ts";
+import type { UserInfo } from "../authn/user.ts";
 import { decodeStored, type CachedObject } from "./watch-cache.ts";
 import { recordManagedFields } from "../endpoints/apply/managed-fields.ts";
 
@@ -86,11 +88,67 @@ export interface DeleteOptions extends WriteOptions {
   gracePeriodSeconds?: number;
 }
 
+/**
+ * [admission] A request's admission: who writes, and where the plugins leave warnings and audit
+ * annotations for the response and the audit event. Stores made without it (the tenant's own
+ * controllers) write without admission.
+ */
+export interface RequestAdmission {
+  readonly user: UserInfo;
+  readonly warnings: string[];
+  readonly auditAnnotations: Record<string, string>;
+}
+
 export class GenericStore {
   constructor(
     private readonly tenant: TenantInstance,
     readonly def: ResourceDef,
+    private readonly admission?: RequestAdmission,
   ) {}
+
+  /**
+   * [admission] Runs the tenant's mutating (`admit`) or validating plugins on one write. The
+   * object handed to mutating plugins is a private copy they may change; it is returned.
+   */
+  private async admit(
+    phase: "admit" | "validate",
+    operation: Operation,
+    object: KubeObject | undefined,
+    oldObject: KubeObject | undefined,
+    name: string,
+    namespace: string,
+    subresource: string,
+    dryRun: boolean,
+  ): Promise<KubeObject | undefined> {
+    if (this.admission === undefined) return object;
+    const a: AdmissionAttributes = {
+      instance: this.tenant,
+      user: this.admission.user,
+      operation,
+      kind: { group: this.def.group, version: this.def.version, kind: this.def.kind },
+      resource: { group: this.def.group, version: this.def.version, resource: this.def.plural },
+      subresource,
+      namespace: this.def.namespaced ? namespace : "",
+      name,
+      object,
+      oldObject,
+      options: {
+        apiVersion: "meta.k8s.io/v1",
+        kind:
+          operation === "CREATE"
+            ? "CreateOptions"
+            : operation === "UPDATE"
+              ? "UpdateOptions"
+              : "DeleteOptions",
+        ...(dryRun ? { dryRun: ["All"] } : {}),
+      },
+      dryRun,
+      warnings: this.admission.warnings,
+      auditAnnotations: this.admission.auditAnnotations,
+    };
+    await this.tenant.admission[phase](a);
+    return a.object;
+  }
 
   private key(namespace: string, name: string): StorageKey {
     return this.tenant.key(this.def, this.def.namespaced ? namespace : undefined, name);
@@ -229,9 +287,37 @@ export class GenericStore {
   }
 
   async create(input: KubeObject, namespace: string, opts: WriteOptions): Promise<KubeObject> {
-    const obj = this.prepareCreate(input, namespace, opts.fieldManager);
+    // Mutating admission sees the object as decoded and defaulted, in its namespace (as kube's
+    // create handler calls it before the strategy fills in the server's fields).
+    let admitted = input;
+    if (this.admission !== undefined) {
+      admitted = clone(input);
+      if (this.def.namespaced) (admitted.metadata ??= {}).namespace ||= namespace;
+      applyDefaults(this.def, admitted);
+      admitted = (await this.admit(
+        "admit",
+        "CREATE",
+        admitted,
+        undefined,
+        admitted.metadata?.name ?? "",
+        namespace,
+        "",
+        opts.dryRun,
+      ))!;
+    }
+    const obj = this.prepareCreate(admitted, namespace, opts.fieldManager);
     if (this.def.namespaced) await this.admitNamespace(namespace, obj.metadata?.name ?? "");
     this.validate(obj);
+    await this.admit(
+      "validate",
+      "CREATE",
+      obj,
+      undefined,
+      obj.metadata?.name ?? "",
+      namespace,
+      "",
+      opts.dryRun,
+    );
     if (this.isService()) {
       const services = this.tenant.cache.list(this.prefix("")).map((c) => c.obj);
       const errors = allocateClusterIP(obj, usedClusterIPs(services));
@@ -268,13 +354,17 @@ export class GenericStore {
     const apply = async (currentKv: KeyValue): Promise<Uint8Array> => {
       const current = currentKv === cachedKv(cached) ? cached.obj : decodeStored(currentKv).obj;
       const currentRv = String(currentKv.modRevision);
-      const next = clone(await update(clone(current)));
+      let next = clone(await update(clone(current)));
       const requestedRv = opts.expectedRevision ?? next.metadata?.resourceVersion;
       if (requestedRv !== undefined && requestedRv !== "" && requestedRv !== currentRv) {
         throw conflict(qualified(this.def), name, objectModified);
       }
-      const prepared = this.prepareUpdate(next, current, opts.subresource ?? "", opts.fieldManager);
+      const subresource = opts.subresource ?? "";
+      // Mutating admission on the updated object, before the strategy (kube's update transformers).
+      next = (await this.admit("admit", "UPDATE", next, current, name, namespace, subresource, opts.dryRun))!;
+      const prepared = this.prepareUpdate(next, current, subresource, opts.fieldManager);
       this.validate(prepared, current);
+      await this.admit("validate", "UPDATE", prepared, current, name, namespace, subresource, opts.dryRun);
       result = prepared;
       // Removing the last finalizer of an object being deleted deletes it, in one step (one DELETED event).
       if (this.deletesDuringUpdate(prepared)) throw new DeleteDuringUpdate(currentKv);
@@ -411,6 +501,11 @@ export class GenericStore {
         name,
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cached.modRevision}`,
       );
+    }
+    // [admission] Deletes pass admission with the stored object (webhooks and policies on DELETE).
+    if (this.admission !== undefined) {
+      await this.admit("admit", "DELETE", undefined, cached.obj, name, namespace, "", opts.dryRun);
+      await this.admit("validate", "DELETE", undefined, cached.obj, name, namespace, "", opts.dryRun);
     }
     // [lifecycle] NamespaceLifecycle admission: the system namespaces may never be deleted.
     const isNamespace = this.def.group === "" && this.def.plural === "namespaces";

@@ -16,6 +16,10 @@ import {
 import { isStorageError } from "../storage/errors.ts";
 import { anonymousUser, type Authenticator, type UserInfo } from "../authn/user.ts";
 import { parseRequestInfo, type RequestInfo } from "../request/request-info.ts";
+import { forbiddenMessage, type Attributes } from "../authz/authorizer.ts";
+import { impersonate, wantsImpersonation } from "./impersonation.ts";
+import type { TokenReviewer } from "../endpoints/reviews.handler.ts";
+import type { RequestAdmission } from "../registry/store.ts";
 import type { TenantInstance, TenantManager, Tenant } from "../tenancy/instance.ts";
 import { handleNonResource } from "../endpoints/nonresource.handler.ts";
 import { handleResource, handleWatch, type Response } from "../endpoints/resource.handler.ts";
@@ -32,7 +36,12 @@ export interface RequestContext {
   info?: RequestInfo;
   tenant?: Tenant;
   instance?: TenantInstance;
+  /** Who the request acts as (after impersonation). */
   user?: UserInfo;
+  /** Who authenticated, when that is not `user` (impersonation). */
+  requester?: UserInfo;
+  /** What admission left for the response and the audit event. */
+  admission?: RequestAdmission;
 }
 
 export interface ChainDeps {
@@ -127,12 +136,22 @@ export async function serveRequest(
     ctx.user = user ?? anonymousUser;
 
     // 4. Audit RequestReceived — the pipeline issue adds audit here.
-    // 5. Impersonation — the pipeline issue adds Impersonate-* here.
+
+    // 5. Impersonation: Impersonate-* headers switch the user, each identity authorized first.
+    if (wantsImpersonation(ctx.headers)) {
+      ctx.requester = ctx.user;
+      ctx.user = await impersonate(ctx.user, ctx.headers, (await instanceOf(deps, ctx)).authorizer, forbid);
+    }
+
     // 6. Fairness — per-tenant in-flight limits come with multi-tenancy.
 
-    // 7. Authorization: until RBAC lands, system:masters may do everything and
-    //    anyone authenticated may read public and discovery paths.
-    authorize(ctx.user, ctx.info, ctx.path);
+    // 7. Authorization: the tenant's union (system:masters, then RBAC); anything but Allow is a
+    //    403 with kube's text; an authorizer that throws is a 500 (the catch below).
+    if (!isPublic(ctx.path)) {
+      const attributes = attributesOf(ctx.user, ctx.info);
+      const decision = await (await instanceOf(deps, ctx)).authorizer.authorize(attributes);
+      if (decision.decision !== "Allow") throw forbid(attributes, decision.reason);
+    }
 
     // 8. Handler.
     if (!ctx.info.isResourceRequest) {
@@ -141,7 +160,16 @@ export async function serveRequest(
       return;
     }
     const instance = await instanceOf(deps, ctx);
-    const request = { instance, info: ctx.info, query: ctx.query, headers: ctx.headers, body: ctx.body };
+    const request = {
+      instance,
+      user: ctx.user,
+      reviewToken: tokenReviewer(deps.authenticator),
+      admission: (ctx.admission = { user: ctx.user, warnings: [], auditAnnotations: {} }),
+      info: ctx.info,
+      query: ctx.query,
+      headers: ctx.headers,
+      body: ctx.body,
+    };
     if (ctx.info.verb === "watch") {
       deps.watches.add(res);
       res.once("close", () => deps.watches.delete(res));
@@ -177,31 +205,40 @@ async function instanceOf(deps: ChainDeps, ctx: RequestContext): Promise<TenantI
   return ctx.instance;
 }
 
-const discoveryPrefixes = ["/api", "/apis", "/openapi", "/version"];
-
-function authorize(user: UserInfo, info: RequestInfo, path: string): void {
-  if (user.groups.includes("system:masters")) return;
-  if (isPublic(path)) return;
-  if (
-    user.name !== anonymousUser.name &&
-    !info.isResourceRequest &&
-    discoveryPrefixes.some((p) => path === p || path.startsWith(`${p}/`))
-  ) {
-    return;
-  }
-  if (!info.isResourceRequest) throw forbiddenPath(user, info, path);
-  const scope = info.namespace === "" ? "at the cluster scope" : `in the namespace "${info.namespace}"`;
-  const resource = info.subresource === "" ? info.resource : `${info.resource}/${info.subresource}`;
-  throw forbidden(
-    { group: info.apiGroup, resource: info.resource },
-    info.name,
-    `User "${user.name}" cannot ${info.verb} resource "${resource}" in API group "${info.apiGroup}" ${scope}`,
-  );
+/** TokenReview: the token as a bearer credential through the tenant's authenticators. */
+function tokenReviewer(authenticator: Authenticator): TokenReviewer {
+  return async (token, audiences) => {
+    try {
+      const user = await authenticator.authenticate({ headers: { authorization: `Bearer ${token}` } });
+      return user === null ? { error: "invalid bearer token" } : { user, audiences };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
 }
 
-function forbiddenPath(user: UserInfo, info: RequestInfo, path: string): Error {
+/** What the authorizers are asked: the request info with its user. */
+export function attributesOf(user: UserInfo, info: RequestInfo): Attributes {
+  return {
+    user,
+    verb: info.verb,
+    isResourceRequest: info.isResourceRequest,
+    path: info.path,
+    apiGroup: info.apiGroup,
+    apiVersion: info.apiVersion,
+    resource: info.resource,
+    subresource: info.subresource,
+    namespace: info.namespace,
+    name: info.name,
+  };
+}
+
+/** kube's responsewriters.Forbidden: the 403 Status for a request the authorizers did not allow. */
+export function forbid(a: Attributes, reason: string): Error {
+  const message = reason === "" ? forbiddenMessage(a) : `${forbiddenMessage(a)}: ${reason}`;
+  if (a.isResourceRequest) return forbidden({ group: a.apiGroup, resource: a.resource }, a.name, message);
   const err = forbidden({ group: "", resource: "" }, "", "");
-  err.status.message = `forbidden: User "${user.name}" cannot ${info.verb} path "${path}"`;
+  err.status.message = `forbidden: ${message}`;
   return err;
 }
 

@@ -14,6 +14,20 @@ import { startTenantControllers, type TenantControllers } from "../controllers/i
 // [crd] The per-tenant CRD controller (names, Established, cleanup of a deleted CRD's objects).
 import { defaultControllerLogger } from "../controllers/log.ts";
 import { startCRDController, type CRDController } from "../registry/crd/crd.controller.ts";
+import { admissionChain, type Admission } from "../admission/interface.ts";
+import { rbacEscalation } from "../admission/rbac-escalation.admission.ts";
+import { resourceQuotaAdmission } from "../admission/resource-quota.admission.ts";
+import {
+  aggregateClusterRoles,
+  defaultClusterRoleBindings,
+  defaultClusterRoles,
+  privilegedGroups,
+  RBACAuthorizer,
+  rbacGroup,
+  TenantRBACSource,
+  unionAuthorizer,
+  type Authorizer,
+} from "../authz/index.ts";
 
 export interface Tenant {
   /** `root`, `acme` or `acme:web`. */
@@ -27,6 +41,8 @@ export const rootTenant: Tenant = { name: "root", uid: "root" };
 const crdRef = { group: "apiextensions.k8s.io", resource: "customresourcedefinitions" };
 const namespacesRef = { group: "", resource: "namespaces" };
 const serviceAccountsRef = { group: "", resource: "serviceaccounts" };
+const clusterRolesRef = { group: rbacGroup, resource: "clusterroles" };
+const clusterRoleBindingsRef = { group: rbacGroup, resource: "clusterrolebindings" };
 
 /** The namespaces every tenant has. */
 export const systemNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
@@ -52,6 +68,12 @@ export class ResourceIndex {
 
 export class TenantInstance {
   readonly cache: TenantCache;
+  /** The tenant's RBAC, read from its cache: for authorization, rules reviews and escalation checks. */
+  readonly rbac: RBACAuthorizer;
+  /** The authorization stage's union for this tenant: system:masters, then RBAC. */
+  readonly authorizer: Authorizer;
+  /** The tenant's admission plugins, in kube-apiserver's order (run by the registry on writes). */
+  readonly admission: Admission = admissionChain([rbacEscalation, resourceQuotaAdmission]);
   private index: ResourceIndex = new ResourceIndex(builtinResources);
   private crdRevision = -1;
   /** The tenant's namespace controller and garbage collector (controllers/), while started. */
@@ -70,6 +92,8 @@ export class TenantInstance {
       void this.crdController?.stop(); // [crd]
       onFailure(err);
     });
+    this.rbac = new RBACAuthorizer(new TenantRBACSource(this.cache, tenant.uid));
+    this.authorizer = unionAuthorizer([privilegedGroups(), this.rbac]);
   }
 
   async start(): Promise<void> {
@@ -110,7 +134,10 @@ export class TenantInstance {
     return objectKey({ uid: this.tenant.uid }, { group: def.group, resource: def.plural }, namespace, name);
   }
 
-  /** Creates the system namespaces and their default ServiceAccounts when absent. */
+  /**
+   * Creates what every tenant starts with, when absent: the system namespaces with their
+   * default ServiceAccounts, and kube's default ClusterRoles (aggregated) and bindings.
+   */
   private async bootstrap(): Promise<void> {
     const tenantRef = { uid: this.tenant.uid };
     const now = nowTimestamp();
@@ -142,6 +169,21 @@ export class TenantInstance {
         });
       }),
     );
+    const meta = (m: { name: string }) => ({ ...m, uid: randomUUID(), creationTimestamp: now });
+    await Promise.all([
+      ...aggregateClusterRoles(defaultClusterRoles()).map((r) =>
+        create(objectKey(tenantRef, clusterRolesRef, undefined, r.metadata.name), {
+          ...r,
+          metadata: meta(r.metadata),
+        }),
+      ),
+      ...defaultClusterRoleBindings().map((b) =>
+        create(objectKey(tenantRef, clusterRoleBindingsRef, undefined, b.metadata.name), {
+          ...b,
+          metadata: meta(b.metadata),
+        }),
+      ),
+    ]);
   }
 }
 
