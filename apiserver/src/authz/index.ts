@@ -6,3 +6,4 @@ export * from "./rbac.authorizer.ts";
 export * from "./bootstrap.policy.ts";
 export * from "./rbac.source.ts";
 export * from "./union.authorizer.ts";
+export * from "./webhook.authorizer.ts";
