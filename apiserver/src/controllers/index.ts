@@ -11,6 +11,8 @@ import { GarbageCollector } from "./garbage-collector.controller.ts";
 import { defaultControllerLogger, logKeys } from "./log.ts";
 import { NamespaceController, type NamespaceControllerOptions } from "./namespace.controller.ts";
 import type { WorkQueueOptions } from "./work-queue.ts";
+// [vap] ValidatingAdmissionPolicy status (observedGeneration, typeChecking).
+import { PolicyStatusController } from "../admission/policy/policy-status.controller.ts";
 
 export { GarbageCollector } from "./garbage-collector.controller.ts";
 export { NamespaceController } from "./namespace.controller.ts";
@@ -51,11 +53,18 @@ export function startTenantControllers(
   );
   garbageCollector.start();
   namespaces.start();
+  const policyStatus = new PolicyStatusController(
+    instance,
+    log.child({ [logKeys.controller]: "vap-status" }),
+  ); // [vap]
+  policyStatus.start(); // [vap]
   let stopping: Promise<void> | undefined;
   return {
     garbageCollector,
     namespaces,
     stop: () =>
-      (stopping ??= Promise.all([garbageCollector.stop(), namespaces.stop()]).then(() => undefined)),
+      (stopping ??= Promise.all([garbageCollector.stop(), namespaces.stop(), policyStatus.stop()]).then(
+        () => undefined,
+      )),
   };
 }
