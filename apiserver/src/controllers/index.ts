@@ -13,6 +13,8 @@ import { ResourceQuotaController } from "./resource-quota.controller.ts";
 import { defaultControllerLogger, logKeys } from "./log.ts";
 import { NamespaceController, type NamespaceControllerOptions } from "./namespace.controller.ts";
 import type { WorkQueueOptions } from "./work-queue.ts";
+// [vap] ValidatingAdmissionPolicy status (observedGeneration, typeChecking).
+import { PolicyStatusController } from "../admission/policy/policy-status.controller.ts";
 
 export { ClusterRoleAggregationController } from "./clusterrole-aggregation.controller.ts";
 export { GarbageCollector } from "./garbage-collector.controller.ts";
@@ -58,8 +60,13 @@ export function startTenantControllers(
   garbageCollector.start();
   namespaces.start();
   const quotas = new ResourceQuotaController(instance, log);
+  const policyStatus = new PolicyStatusController(
+    instance,
+    log.child({ [logKeys.controller]: "vap-status" }),
+  );
   aggregation.start();
   quotas.start();
+  policyStatus.start();
   let stopping: Promise<void> | undefined;
   return {
     garbageCollector,
@@ -72,6 +79,7 @@ export function startTenantControllers(
         namespaces.stop(),
         aggregation.stop(),
         quotas.stop(),
+        policyStatus.stop(),
       ]).then(() => undefined)),
   };
 }

@@ -3,14 +3,14 @@
 // value at the rule's node, `oldSelf` the correlated old value on update (transition rules run
 // only when there is one, unless optionalOldSelf), values are typed by the schema (integer →
 // int, number → double), and failures read `<path>: Invalid value: "<type>": <message>`.
-// The CEL engine is @marcbachmann/cel-js; the Kubernetes libraries it lacks (lists, regex,
-// the strings extension) are registered here.
+// The CEL engine is @marcbachmann/cel-js with the Kubernetes libraries of cel/.
 
-import { Environment, Optional } from "@marcbachmann/cel-js";
+import type { Environment } from "@marcbachmann/cel-js";
+import { Optional } from "@marcbachmann/cel-js";
+import { celIssue, celRuntimeMessage, newKubernetesEnvironment } from "../../cel/index.ts";
 import type { FieldError } from "../../apierrors/status.ts";
 import { goQuote } from "../validation/field.ts";
 import * as e from "./errors.ts";
-import { compilePattern } from "./validator.ts";
 import {
   additionalSchema,
   FieldPath,
@@ -75,97 +75,8 @@ export function escapeName(ident: string): string | undefined {
 
 // ---- environments -------------------------------------------------------------------------
 
-const cmp = (a: unknown, b: unknown): number => {
-  if (typeof a === "string" && typeof b === "string") return a < b ? -1 : a > b ? 1 : 0;
-  const x = typeof a === "bigint" ? Number(a) : (a as number);
-  const y = typeof b === "bigint" ? Number(b) : (b as number);
-  return x < y ? -1 : x > y ? 1 : 0;
-};
-
-const sameValue = (a: unknown, b: unknown): boolean =>
-  a === b || (typeof a !== "object" && typeof b !== "object" && cmp(a, b) === 0 && typeof a === typeof b);
-
-/** Registers what Kubernetes' CEL environment has and the engine lacks. */
-function registerKubernetesLibraries(env: Environment): void {
-  // k8s.io/apiserver/pkg/cel/library: lists.
-  env.registerFunction("list.isSorted(): bool", (l: unknown[]) =>
-    l.every((x, i) => i === 0 || cmp(l[i - 1], x) <= 0),
-  );
-  env.registerFunction("list.sum(): dyn", (l: unknown[]) => {
-    if (l.length === 0) return 0n;
-    return l.reduce((acc, x) =>
-      typeof acc === "bigint" && typeof x === "bigint" ? acc + x : Number(acc) + Number(x),
-    );
-  });
-  env.registerFunction("list.min(): dyn", (l: unknown[]) => {
-    if (l.length === 0) throw new Error("min(list) called on an empty list");
-    return l.reduce((a, b) => (cmp(b, a) < 0 ? b : a));
-  });
-  env.registerFunction("list.max(): dyn", (l: unknown[]) => {
-    if (l.length === 0) throw new Error("max(list) called on an empty list");
-    return l.reduce((a, b) => (cmp(b, a) > 0 ? b : a));
-  });
-  env.registerFunction("list.indexOf(dyn): int", (l: unknown[], x: unknown) =>
-    BigInt(l.findIndex((y) => sameValue(y, x))),
-  );
-  env.registerFunction("list.lastIndexOf(dyn): int", (l: unknown[], x: unknown) =>
-    BigInt(l.findLastIndex((y) => sameValue(y, x))),
-  );
-  // regex
-  env.registerFunction(
-    "string.find(string): string",
-    (s: string, re: string) => compilePattern(re).exec(s)?.[0] ?? "",
-  );
-  env.registerFunction("string.findAll(string): list<string>", (s: string, re: string) => findAll(s, re, -1));
-  env.registerFunction("string.findAll(string, int): list<string>", (s: string, re: string, n: bigint) =>
-    findAll(s, re, Number(n)),
-  );
-  // cel-go's strings extension
-  env.registerFunction("string.charAt(int): string", (s: string, i: bigint) => {
-    const chars = [...s];
-    const n = Number(i);
-    if (n < 0 || n > chars.length) throw new Error(`index out of range: ${n}`);
-    return chars[n] ?? "";
-  });
-  env.registerFunction("string.replace(string, string): string", (s: string, a: string, b: string) =>
-    s.split(a).join(b),
-  );
-  env.registerFunction(
-    "string.replace(string, string, int): string",
-    (s: string, a: string, b: string, n: bigint) => {
-      let count = Number(n);
-      if (count < 0) return s.split(a).join(b);
-      let out = "";
-      let rest = s;
-      while (count > 0) {
-        const at = rest.indexOf(a);
-        if (at < 0) break;
-        out += rest.slice(0, at) + b;
-        rest = rest.slice(at + a.length);
-        count--;
-      }
-      return out + rest;
-    },
-  );
-  env.registerFunction("string.reverse(): string", (s: string) => [...s].reverse().join(""));
-}
-
-function findAll(s: string, re: string, limit: number): string[] {
-  const r = compilePattern(re);
-  const g = new RegExp(r.source, r.flags.includes("g") ? r.flags : `${r.flags}g`);
-  const out: string[] = [];
-  for (const m of s.matchAll(g)) {
-    if (limit >= 0 && out.length >= limit) break;
-    out.push(m[0]);
-  }
-  return out;
-}
-
-const envOptions = { enableOptionalTypes: true, homogeneousAggregateLiterals: false } as const;
-
 /** The base environment shared by all rules: `self` and `oldSelf` are dynamic. */
-const baseEnv = new Environment(envOptions);
-registerKubernetesLibraries(baseEnv);
+const baseEnv = newKubernetesEnvironment();
 baseEnv.registerVariable("self", "dyn");
 const ruleEnv = baseEnv.clone();
 ruleEnv.registerVariable("oldSelf", "dyn");
@@ -203,20 +114,6 @@ function referencesOldSelf(node: unknown): boolean {
   const n = node as AstLike;
   if (n.op === "id" && n.args === "oldSelf") return true;
   return referencesOldSelf(n.args);
-}
-
-/** cel-go's issue format: `ERROR: <input>:1:6: <message>` with the source line and a caret. */
-function celIssue(expr: string, err: unknown): string {
-  const error = err as { message?: string; node?: { pos?: number }; range?: { start: number } };
-  const first = (error.message ?? String(err)).split("\n")[0] ?? "";
-  const pos = error.node?.pos ?? error.range?.start ?? 0;
-  const before = expr.slice(0, pos);
-  const line = before.split("\n").length;
-  const col = pos - (before.lastIndexOf("\n") + 1);
-  const src = expr.split("\n")[line - 1] ?? "";
-  let msg = first.replace(/^No such key: (.*)$/, "undefined field '$1'");
-  msg = msg.charAt(0).toLowerCase() + msg.slice(1);
-  return `ERROR: <input>:${line}:${col + 1}: ${msg}\n | ${src}\n | ${".".repeat(col)}^`;
 }
 
 // Typed declarations, for compile-time checks only (evaluation is dynamic).
@@ -275,8 +172,7 @@ function typeCheck(
   resourceRoot: boolean,
   optionalOld: boolean,
 ): string | undefined {
-  const env = new Environment(envOptions);
-  registerKubernetesLibraries(env);
+  const env = newKubernetesEnvironment();
   let selfType: string;
   try {
     selfType = declType(env, s, resourceRoot);
@@ -512,7 +408,7 @@ export class CelValidator {
       try {
         result = c.program(ctx);
       } catch (err) {
-        const msg = runtimeMessage(err);
+        const msg = celRuntimeMessage(err);
         if (/^no such overload|^found no matching overload/.test(msg)) {
           errs.push(
             e.invalid(
@@ -530,11 +426,6 @@ export class CelValidator {
       errs.push(fieldErrorForReason(at, type, messageOf(c, ctx), c.rule.reason));
     }
   }
-}
-
-function runtimeMessage(err: unknown): string {
-  const first = ((err as { message?: string }).message ?? String(err)).split("\n")[0] ?? "";
-  return first.replace(/^No such key/, "no such key");
 }
 
 /** The old element a list-type=map item correlates with: the one with the same key values. */

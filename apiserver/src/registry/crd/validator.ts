@@ -7,25 +7,13 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { FieldError } from "../../apierrors/status.ts";
+import { compilePattern } from "../../cel/index.ts";
 import * as e from "./errors.ts";
 import { formats } from "./formats.ts";
 import { FieldPath, isIntOrString, isObject, itemsSchema, jsonType, type JSONSchemaProps } from "./schema.ts";
 
-/** Compiles a Go (RE2) pattern for JS: a leading `(?i)` becomes the `i` flag; `u` when it parses. */
-export function compilePattern(pattern: string): RegExp {
-  let p = pattern;
-  let flags = "";
-  const inline = /^\(\?([imsU]+)\)/.exec(p);
-  if (inline) {
-    p = p.slice(inline[0].length);
-    for (const f of inline[1] ?? "") if (f === "i" || f === "s" || f === "m") flags += f;
-  }
-  try {
-    return new RegExp(p, `${flags}u`);
-  } catch {
-    return new RegExp(p, flags);
-  }
-}
+/** RE2 patterns as JavaScript RegExps (shared with CEL's regex library). */
+export { compilePattern };
 
 const ajv = new Ajv({
   allErrors: true,
