@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { isStatusError, type StatusError } from "../../apierrors/status.ts";
 import type { KubeObject } from "../../registry/printers.ts";
+import { eventually, storeOf } from "../../controllers/tenant.fixture.ts";
 import type { TenantInstance } from "../../tenancy/instance.ts";
 import type { MatchConditionsEvaluator } from "../interface.ts";
 import { mutatingWebhooks } from "./mutating.webhook.ts";
@@ -623,5 +624,76 @@ describe("MutatingAdmissionWebhook", () => {
       ],
     );
     await removeConfiguration(t, "mutating", "ns-self");
+  });
+  test("matchPolicy Equivalent: a rule for another served version gets the object in that version", async () => {
+    const crds = storeOf(t, "customresourcedefinitions.apiextensions.k8s.io");
+    const version = (name: string, storage: boolean) => ({
+      name,
+      served: true,
+      storage,
+      schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+    });
+    await crds.create(
+      {
+        metadata: { name: "widgets.example.com" },
+        spec: {
+          group: "example.com",
+          scope: "Namespaced",
+          names: { plural: "widgets", singular: "widget", kind: "Widget", listKind: "WidgetList" },
+          versions: [version("v1", true), version("v2", false)],
+        },
+      },
+      "",
+      { dryRun: false },
+    );
+    await eventually(
+      "both versions served",
+      () =>
+        t.resources.lookup("example.com", "v1", "widgets") &&
+        t.resources.lookup("example.com", "v2", "widgets"),
+    );
+    const rule = {
+      operations: ["CREATE"],
+      apiGroups: ["example.com"],
+      apiVersions: ["v1"],
+      resources: ["widgets"],
+    };
+    await configure(t, "mutating", "widgets", [
+      hook("equivalent.example.com", server.url("/label-a"), server.caBundle, { rules: [rule] }),
+      hook("exact.example.com", server.url("/label-b"), server.caBundle, {
+        rules: [rule],
+        matchPolicy: "Exact",
+      }),
+    ]);
+    const a = attrs(t, {
+      name: "w2",
+      kind: { group: "example.com", version: "v2", kind: "Widget" },
+      resource: { group: "example.com", version: "v2", resource: "widgets" },
+      object: {
+        apiVersion: "example.com/v2",
+        kind: "Widget",
+        metadata: { name: "w2", namespace: "default" },
+      },
+    });
+    await admit(a);
+    // Patched in v1, served back as v2; the Exact webhook was not called.
+    assert.deepEqual(a.object, {
+      apiVersion: "example.com/v2",
+      kind: "Widget",
+      metadata: { name: "w2", namespace: "default", labels: { a: "1" } },
+    });
+    const calls = server.received.filter((r) => r.request.name === "w2");
+    assert.deepEqual(
+      calls.map((r) => [r.path, r.request["kind"], r.request["requestKind"], r.request.object?.apiVersion]),
+      [
+        [
+          "/label-a",
+          { group: "example.com", version: "v1", kind: "Widget" },
+          { group: "example.com", version: "v2", kind: "Widget" },
+          "example.com/v1",
+        ],
+      ],
+    );
+    await removeConfiguration(t, "mutating", "widgets");
   });
 });
