@@ -271,7 +271,9 @@ export function applyJsonPatch(
     try {
       applyOperation(state, op);
     } catch (err) {
-      if (err instanceof OperationError) throw patchNotApplied();
+      // The operation's own (evanphx) message rides along as the cause, for callers that report
+      // it (admission webhooks' patches answer 500 with it, as kube does).
+      if (err instanceof OperationError) throw Object.assign(patchNotApplied(), { cause: err });
       throw err;
     }
   }
