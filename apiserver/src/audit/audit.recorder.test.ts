@@ -5,7 +5,12 @@ import type { UserInfo } from "../authn/user.ts";
 import { parseRequestInfo } from "../request/request-info.ts";
 import { Auditor, auditAnnotations, authorizationDecisions, type AuditRequest } from "./audit.recorder.ts";
 import { formatMicroTime, sourceIPs, truncateUserAgent, type AuditEvent } from "./event.ts";
-import { compileAuditPolicy, type AuditLevel, type AuditPolicy } from "./policy.ts";
+import {
+  compileAuditPolicy,
+  platformDefaultAuditPolicy,
+  type AuditLevel,
+  type AuditPolicy,
+} from "./policy.ts";
 import type { AuditMetrics, AuditSink } from "./sink.ts";
 
 // A sink that keeps what it is given, and counters kept as plain numbers.
@@ -458,6 +463,70 @@ describe("fields", () => {
     });
     rec.complete(200);
     assert.deepEqual(metrics.errors, { sink: 2 });
+  });
+});
+
+describe("failed authentication", () => {
+  test("one ResponseStarted event with an empty user, code 401 and the credentials tried", () => {
+    const sink = new MemorySink();
+    const auditor = new Auditor({ sink, now: clock() });
+    const policy = compileAuditPolicy({
+      apiVersion: "audit.k8s.io/v1",
+      kind: "Policy",
+      // A rule naming groups cannot match a request nobody authenticated.
+      rules: [{ level: "None", userGroups: ["system:unauthenticated"] }, { level: "RequestResponse" }],
+    });
+    auditor.failedAuthentication({
+      auditId: "a1",
+      tenant: "acme",
+      policy,
+      info: parseRequestInfo("GET", "/api/v1/namespaces/a/pods", new URLSearchParams()),
+      requestURI: "/api/v1/namespaces/a/pods",
+      sourceIPs: ["192.0.2.9"],
+      headers: { authorization: "Bearer expired-token" },
+      clientCertificate: true,
+    });
+    assert.equal(sink.events.length, 1);
+    const ev = sink.events[0]!;
+    assert.equal(ev.stage, "ResponseStarted");
+    assert.equal(ev.level, "RequestResponse");
+    assert.deepEqual(ev.user, {});
+    assert.deepEqual(ev.responseStatus, {
+      metadata: {},
+      message: "Authentication failed, attempted: bearer, x509",
+      code: 401,
+    });
+    assert.deepEqual(ev.annotations, { "multiplane.dev/tenant": "acme" });
+  });
+
+  test("no credentials at all", () => {
+    const sink = new MemorySink();
+    new Auditor({ sink }).failedAuthentication({
+      auditId: "a2",
+      tenant: "acme",
+      policy: policyAt("Metadata"),
+      info: parseRequestInfo("GET", "/api", new URLSearchParams()),
+      requestURI: "/api",
+      sourceIPs: [],
+      headers: {},
+    });
+    assert.equal(sink.events[0]!.responseStatus?.message, "Authentication failed, no credentials provided");
+  });
+});
+
+describe("the platform default policy", () => {
+  test("no events for probes; Metadata without RequestReceived for the rest", () => {
+    const { sink, begin } = setup(platformDefaultAuditPolicy);
+    begin("GET", "/readyz").complete(200);
+    begin("GET", "/healthz/etcd").complete(200);
+    assert.equal(sink.events.length, 0);
+    const rec = begin("POST", "/api/v1/namespaces/a/configmaps");
+    rec.setRequestObject({ metadata: { name: "c" }, data: { secret: "do not log me" } });
+    rec.complete(201);
+    assert.deepEqual(
+      sink.events.map((e) => [e.stage, e.level, e.requestObject]),
+      [["ResponseComplete", "Metadata", undefined]],
+    );
   });
 });
 

@@ -57,6 +57,38 @@ export interface AuditRequest {
 }
 
 /**
+ * A request that failed authentication (position 3 answers 401): kube audits it as one
+ * ResponseStarted event with an empty user and a message naming the credentials tried.
+ */
+export interface FailedAuthenticationRequest extends Omit<AuditRequest, "user" | "longRunning"> {
+  /** The request headers, to name what was tried (basic, bearer). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The query, for an `access_token` parameter. */
+  readonly query?: URLSearchParams;
+  /** Whether the client presented a certificate. */
+  readonly clientCertificate?: boolean;
+}
+
+/** kube's getAuthMethods: the message of a failed authentication's responseStatus. */
+export function failedAuthenticationMessage(req: {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly query?: URLSearchParams;
+  readonly clientCertificate?: boolean;
+}): string {
+  const methods: string[] = [];
+  const h = req.headers["authorization"];
+  const auth = (Array.isArray(h) ? h[0] : h)?.trim() ?? "";
+  const [scheme = "", ...rest] = auth.split(" ");
+  if (scheme.toLowerCase() === "basic" && rest.length > 0) methods.push("basic");
+  if (scheme.toLowerCase() === "bearer" && rest.length > 0) methods.push("bearer");
+  if ((req.query?.get("access_token")?.trim() ?? "") !== "") methods.push("access_token");
+  if (req.clientCertificate === true) methods.push("x509");
+  return methods.length > 0
+    ? `Authentication failed, attempted: ${methods.join(", ")}`
+    : "Authentication failed, no credentials provided";
+}
+
+/**
  * The audit state of one request. Called by the handler chain only, in stage order; never
  * throws, and every method is a no-op once the request is complete (or at level None).
  */
@@ -109,7 +141,20 @@ export class Auditor {
 
   /** Evaluates the policy and emits RequestReceived (unless omitted). Called at position 4. */
   begin(req: AuditRequest): AuditRecorder {
-    const { info, user } = req;
+    const rec = this.#start(req, req.user);
+    rec?.emit("RequestReceived");
+    return rec ?? disabledRecorder;
+  }
+
+  /** Audits a 401 (position 3, instead of begin): one ResponseStarted event, unless omitted. */
+  failedAuthentication(req: FailedAuthenticationRequest): void {
+    this.#start({ ...req, longRunning: false }, undefined)?.failAuthentication(
+      failedAuthenticationMessage(req),
+    );
+  }
+
+  #start(req: Omit<AuditRequest, "user">, user: UserInfo | undefined): Recorder | undefined {
+    const { info } = req;
     const config = req.policy.levelFor({
       user,
       verb: info.verb,
@@ -122,10 +167,8 @@ export class Auditor {
       name: info.name,
     });
     this.#metrics.level(config.level);
-    if (config.level === "None") return disabledRecorder;
-    const rec = new Recorder(req, config.level, config.omitStages, config.omitManagedFields, this);
-    rec.emit("RequestReceived");
-    return rec;
+    if (config.level === "None") return undefined;
+    return new Recorder(req, user, config.level, config.omitStages, config.omitManagedFields, this);
   }
 
   /** @internal the recorder's way out: count, then hand over; a throwing sink is counted, not thrown. */
@@ -177,7 +220,8 @@ class Recorder implements AuditRecorder {
   #done = false;
 
   constructor(
-    req: AuditRequest,
+    req: Omit<AuditRequest, "user">,
+    user: UserInfo | undefined,
     readonly level: AuditLevel,
     omitStages: readonly AuditStage[],
     omitManagedFields: boolean,
@@ -191,7 +235,7 @@ class Recorder implements AuditRecorder {
     this.#auditId = req.auditId;
     this.#requestURI = req.requestURI;
     this.#verb = req.info.verb;
-    this.#user = auditUser(req.user);
+    this.#user = user === undefined ? {} : auditUser(user);
     this.#sourceIPs = req.sourceIPs;
     this.#userAgent = req.userAgent === undefined ? "" : truncateUserAgent(req.userAgent);
     if (req.info.isResourceRequest) {
@@ -282,6 +326,13 @@ class Recorder implements AuditRecorder {
       code: 500,
     };
     this.emit("Panic");
+    this.#done = true;
+  }
+
+  /** @internal the one event of a request that failed authentication. */
+  failAuthentication(message: string): void {
+    this.#responseStatus = { metadata: {}, message, code: 401 };
+    this.emit("ResponseStarted");
     this.#done = true;
   }
 

@@ -53,7 +53,8 @@ export interface PolicySpec {
  * ignores. A RequestInfo plus the user satisfies it.
  */
 export interface PolicyAttributes {
-  readonly user: { readonly name: string; readonly groups: readonly string[] };
+  /** Undefined for a request that failed authentication: rules naming users or groups skip it. */
+  readonly user: { readonly name: string; readonly groups: readonly string[] } | undefined;
   readonly verb: string;
   readonly isResourceRequest: boolean;
   readonly path: string;
@@ -140,8 +141,11 @@ function unionStages(...lists: (readonly AuditStage[])[]): readonly AuditStage[]
 }
 
 function ruleMatches(r: CompiledRule, attrs: PolicyAttributes): boolean {
-  if (r.users !== undefined && !r.users.has(attrs.user.name)) return false;
-  if (r.userGroups !== undefined && !attrs.user.groups.some((g) => r.userGroups!.has(g))) return false;
+  const user = attrs.user;
+  if (r.users !== undefined && (user === undefined || !r.users.has(user.name))) return false;
+  if (r.userGroups !== undefined && (user === undefined || !user.groups.some((g) => r.userGroups!.has(g)))) {
+    return false;
+  }
   if (r.verbs !== undefined && !r.verbs.has(attrs.verb)) return false;
   // Resource constraints win over non-resource ones when a rule had both (validation forbids it).
   if (r.namespaces !== undefined || r.rule.resources.length > 0) return matchesResource(r, attrs);
@@ -181,6 +185,38 @@ function matchesResource(r: CompiledRule, attrs: PolicyAttributes): boolean {
   }
   return false;
 }
+
+/**
+ * The platform default for tenants that set no policy of their own: nothing for health and
+ * version probes, Metadata for everything else, without the RequestReceived stage (every
+ * request still gets its ResponseComplete, and watches their ResponseStarted).
+ */
+export const platformDefaultAuditPolicy: AuditPolicy = new AuditPolicy({
+  omitStages: ["RequestReceived"],
+  omitManagedFields: true,
+  rules: [
+    {
+      level: "None",
+      users: [],
+      userGroups: [],
+      verbs: [],
+      resources: [],
+      namespaces: [],
+      nonResourceURLs: ["/healthz*", "/livez*", "/readyz*", "/version"],
+      omitStages: [],
+    },
+    {
+      level: "Metadata",
+      users: [],
+      userGroups: [],
+      verbs: [],
+      resources: [],
+      namespaces: [],
+      nonResourceURLs: [],
+      omitStages: [],
+    },
+  ],
+});
 
 // ---------------------------------------------------------------------------------------
 // Reading and validation
