@@ -185,6 +185,18 @@ describe("events by level", () => {
     });
   });
 
+  test("a body that is not JSON (a cycle) is left out, never thrown", () => {
+    const { sink, begin } = setup(policyAt("RequestResponse"));
+    const rec = begin("POST", "/api/v1/namespaces/a/configmaps");
+    const cyclic: Record<string, unknown> = { metadata: { name: "c" } };
+    cyclic["self"] = cyclic;
+    rec.setRequestObject(cyclic);
+    rec.complete(201, cyclic);
+    assert.equal(sink.events[1]!.requestObject, undefined);
+    assert.equal(sink.events[1]!.responseObject, undefined);
+    assert.equal(sink.events[1]!.objectRef?.name, "c");
+  });
+
   test("a raw patch body is logged as the patch", () => {
     const { sink, begin } = setup(policyAt("Request"));
     const rec = begin("PATCH", "/api/v1/namespaces/a/configmaps/c");

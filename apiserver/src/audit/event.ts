@@ -187,12 +187,18 @@ export function boundedStatus(s: StatusLike): AuditResponseStatus {
 /**
  * A JSON copy of `obj` (what kube's encode-at-log-time amounts to), with metadata.managedFields
  * dropped from the object, from every item of a list and every row object of a Table when
- * `omitManagedFields` is set. Never changes `obj`.
+ * `omitManagedFields` is set; undefined when `obj` cannot be encoded. Never changes `obj`, never throws.
  */
 export function snapshotObject(obj: unknown, omitManagedFields: boolean): unknown {
   if (obj === undefined) return undefined;
   if (Buffer.isBuffer(obj)) obj = obj.toString("utf8");
-  const copy: unknown = typeof obj === "string" ? parseOrString(obj) : JSON.parse(JSON.stringify(obj));
+  let copy: unknown;
+  try {
+    copy = typeof obj === "string" ? parseOrString(obj) : JSON.parse(JSON.stringify(obj));
+  } catch {
+    // Not JSON (a cycle, a BigInt): left out, as kube leaves out what it cannot encode.
+    return undefined;
+  }
   if (omitManagedFields) stripManagedFields(copy);
   return copy;
 }
