@@ -14,7 +14,10 @@ import { startTenantControllers, type TenantControllers } from "../controllers/i
 // [crd] The per-tenant CRD controller (names, Established, cleanup of a deleted CRD's objects).
 import { defaultControllerLogger } from "../controllers/log.ts";
 import { startCRDController, type CRDController } from "../registry/crd/crd.controller.ts";
-import { admissionChain, type Admission } from "../admission/interface.ts";
+import { admissionChain, type Admission, type AdmissionPlugin } from "../admission/interface.ts";
+import { evaluateMatchConditions } from "../admission/cel/index.ts";
+import { validatingAdmissionPolicy } from "../admission/policy/index.ts";
+import { mutatingWebhooks, validatingWebhooks } from "../admission/webhook/index.ts";
 import { rbacEscalation } from "../admission/rbac-escalation.admission.ts";
 import { resourceQuotaAdmission } from "../admission/resource-quota.admission.ts";
 import {
@@ -43,6 +46,20 @@ const namespacesRef = { group: "", resource: "namespaces" };
 const serviceAccountsRef = { group: "", resource: "serviceaccounts" };
 const clusterRolesRef = { group: rbacGroup, resource: "clusterroles" };
 const clusterRoleBindingsRef = { group: rbacGroup, resource: "clusterrolebindings" };
+
+/**
+ * The admission plugins, in kube-apiserver's order, shared by every tenant of the process:
+ * each reads the tenant's own configuration (webhooks, policies, quotas) from the tenant's
+ * cache, so nothing here is per tenant.
+ */
+const admissionPlugins: readonly AdmissionPlugin[] = [
+  mutatingWebhooks({ matchConditions: evaluateMatchConditions }),
+  validatingAdmissionPolicy(),
+  validatingWebhooks({ matchConditions: evaluateMatchConditions }),
+  resourceQuotaAdmission,
+  // kube checks RBAC escalation in the RBAC registry, after admission; here it is the last plugin.
+  rbacEscalation,
+];
 
 /** The namespaces every tenant has. */
 export const systemNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
@@ -73,7 +90,7 @@ export class TenantInstance {
   /** The authorization stage's union for this tenant: system:masters, then RBAC. */
   readonly authorizer: Authorizer;
   /** The tenant's admission plugins, in kube-apiserver's order (run by the registry on writes). */
-  readonly admission: Admission = admissionChain([rbacEscalation, resourceQuotaAdmission]);
+  readonly admission: Admission = admissionChain(admissionPlugins);
   private index: ResourceIndex = new ResourceIndex(builtinResources);
   private crdRevision = -1;
   /** The tenant's namespace controller and garbage collector (controllers/), while started. */

@@ -3,6 +3,7 @@
 // namespaceSelector and objectSelector, and what a validating webhook may not answer.
 
 import assert from "node:assert/strict";
+import { evaluateMatchConditions } from "../cel/index.ts";
 import { after, before, describe, test } from "node:test";
 import { isStatusError, type StatusError } from "../../apierrors/status.ts";
 import type { TenantInstance } from "../../tenancy/instance.ts";
@@ -24,7 +25,7 @@ import {
   type WebhookServer,
 } from "./webhook.fixture.ts";
 
-const plugin = validatingWebhooks({ matchConditions: () => ({ matches: true }) });
+const plugin = validatingWebhooks({ matchConditions: evaluateMatchConditions });
 const validate = async (a: ReturnType<typeof attrs>): Promise<void> => plugin.validate!(a);
 
 let pki: PKI;
