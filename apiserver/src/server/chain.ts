@@ -131,7 +131,7 @@ export async function serveRequest(
     ctx.tenant = tenant;
 
     // 3. Authentication: the union of authenticators; anonymous only for public paths.
-    const user = await deps.authenticator.authenticate({ headers: ctx.headers });
+    const user = await deps.authenticator.authenticate({ headers: ctx.headers, tenant: ctx.tenant });
     if (user === null && !isPublic(ctx.path)) throw unauthorized();
     ctx.user = user ?? anonymousUser;
 
