@@ -107,6 +107,14 @@ test("an expired token is refused; one within the clock tolerance is still taken
       .sign(issuer.keys.signingKey.privateKey);
   const now = Math.floor(Date.now() / 1000);
   assert.equal(await authn.authenticate(at(acme, await sign(now - 120))), null);
+  // A token that never expires is never one of ours.
+  const forever = await new SignJWT({ [tenantTokenClaims.kind]: "user", [tenantUidClaim]: acme.uid })
+    .setProtectedHeader({ alg: "ES256", kid: issuer.keys.signingKey.kid })
+    .setIssuer(issuer.url)
+    .setAudience(tenantAudience(acme))
+    .setSubject("alice")
+    .sign(issuer.keys.signingKey.privateKey);
+  assert.equal(await authn.authenticate(at(acme, forever)), null);
   assert.equal((await authn.authenticate(at(acme, await sign(now - 10))))?.name, "alice");
 });
 

@@ -84,7 +84,7 @@ export async function issueTenantToken(issuer: JwtIssuer, req: TenantTokenReques
 export async function verifyWithKeySet(
   keys: JwtKeySet,
   token: string,
-  options: { issuer: string; audience?: readonly string[] },
+  options: { issuer: string; audience?: readonly string[]; requiredClaims?: readonly string[] },
 ): Promise<JWTPayload | null> {
   let kid: string | undefined;
   try {
@@ -103,6 +103,7 @@ export async function verifyWithKeySet(
         algorithms: [signingAlgorithm],
         issuer: options.issuer,
         ...(options.audience === undefined ? {} : { audience: [...options.audience] }),
+        ...(options.requiredClaims === undefined ? {} : { requiredClaims: [...options.requiredClaims] }),
         clockTolerance: clockToleranceSeconds,
       });
       return payload;
@@ -126,6 +127,7 @@ export class MultiplaneJwtAuthenticator implements Authenticator {
     const claims = await verifyWithKeySet(this.issuer.keys, token, {
       issuer: this.issuer.url,
       audience: [tenantAudience(req.tenant)],
+      requiredClaims: ["exp"],
     });
     if (claims === null) return null;
     // Both the audience and the UID must name this tenant: the UID refuses a token minted for

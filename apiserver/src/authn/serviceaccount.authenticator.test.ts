@@ -170,6 +170,17 @@ test("expired tokens, forged signatures and tokens too short-lived to mint are r
     .setExpirationTime(now - 3600)
     .sign(issuer.keys.signingKey.privateKey);
   assert.equal(await authn.authenticate(at(tenantA, expired)), null);
+  // A bound token must expire (a legacy one, with its own issuer, does not).
+  const forever = await new SignJWT({
+    "kubernetes.io": { namespace: "ci", serviceaccount: { name: "builder", uid: "sa-1" } },
+    [tenantUidClaim]: "uid-a",
+  })
+    .setProtectedHeader({ alg: "ES256", kid: issuer.keys.signingKey.kid })
+    .setIssuer(issuer.url)
+    .setSubject("system:serviceaccount:ci:builder")
+    .setAudience("multiplane:acme")
+    .sign(issuer.keys.signingKey.privateKey);
+  assert.equal(await authn.authenticate(at(tenantA, forever)), null);
   const forged = await issueServiceAccountToken(
     { url: issuer.url, keys: JwtKeySet.inMemory() },
     {

@@ -267,8 +267,9 @@ export class ServiceAccountAuthenticator implements Authenticator {
     const payload = await verifyWithKeySet(this.issuer.keys, token, {
       issuer: this.issuer.url,
       audience: audiences,
+      requiredClaims: ["exp"],
     });
-    if (payload === null || payload.exp === undefined || payload[tenantUidClaim] !== tenant.uid) return null;
+    if (payload === null || payload[tenantUidClaim] !== tenant.uid) return null;
     const claim = kubernetesClaim(payload);
     if (claim === undefined) return null;
     const { namespace, serviceaccount: sa, secret, pod } = claim;
