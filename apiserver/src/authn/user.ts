@@ -1,4 +1,8 @@
-// Who is asking: the authenticated user every stage after authentication reads.
+// Who is asking: the authenticated user every stage after authentication reads, and the
+// request an authenticator looks at to decide it.
+
+import type { X509Certificate } from "node:crypto";
+import type { Tenant } from "../tenancy/instance.ts";
 
 export interface UserInfo {
   readonly name: string;
@@ -15,8 +19,22 @@ export interface Authenticator {
   authenticate(req: AuthRequest): Promise<UserInfo | null>;
 }
 
+/** What the authentication stage hands every authenticator; read only. */
 export interface AuthRequest {
+  /** Node's `IncomingMessage.headers` (names lowercased; repeated custom headers joined with ", "). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /**
+   * Node's `IncomingMessage.headersDistinct`, when the caller has it: every value of a repeated
+   * header kept apart (the requestheader authenticator needs each X-Remote-Group on its own).
+   */
+  readonly headersDistinct?: Readonly<Record<string, readonly string[] | undefined>>;
+  /** The tenant the request is for: a credential of another tenant must not authenticate here. */
+  readonly tenant: Tenant;
+  /**
+   * The TLS client's certificates as it presented them, leaf first (server with requestCert and
+   * rejectUnauthorized:false): nothing about them is verified yet, that is each authenticator's job.
+   */
+  readonly peerCertificates?: readonly X509Certificate[];
 }
 
 export const anonymousUser: UserInfo = {
@@ -26,8 +44,25 @@ export const anonymousUser: UserInfo = {
   extra: {},
 };
 
+/** The group of every authenticated user, and of every unauthenticated one. */
+export const allAuthenticated = "system:authenticated";
+export const allUnauthenticated = "system:unauthenticated";
+
+/**
+ * The user's groups plus system:authenticated, as kube's AuthenticatedGroupAdder does: not added
+ * again, and not added when the groups already say system:unauthenticated.
+ */
+export function withAuthenticatedGroup(groups: readonly string[]): readonly string[] {
+  return groups.includes(allAuthenticated) || groups.includes(allUnauthenticated)
+    ? groups
+    : [...groups, allAuthenticated];
+}
+
+/** The key of user extra that identifies the credential used (kube's user.CredentialIDKey). */
+export const credentialIdKey = "authentication.kubernetes.io/credential-id";
+
 /** The bearer token of a request, if any. */
-export function bearerToken(req: AuthRequest): string | undefined {
+export function bearerToken(req: Pick<AuthRequest, "headers">): string | undefined {
   const h = req.headers["authorization"];
   const value = Array.isArray(h) ? h[0] : h;
   const m = value === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(value);

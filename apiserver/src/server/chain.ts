@@ -131,7 +131,7 @@ export async function serveRequest(
     ctx.tenant = tenant;
 
     // 3. Authentication: the union of authenticators; anonymous only for public paths.
-    const user = await deps.authenticator.authenticate({ headers: ctx.headers });
+    const user = await deps.authenticator.authenticate({ headers: ctx.headers, tenant: ctx.tenant });
     if (user === null && !isPublic(ctx.path)) throw unauthorized();
     ctx.user = user ?? anonymousUser;
 
@@ -163,7 +163,7 @@ export async function serveRequest(
     const request = {
       instance,
       user: ctx.user,
-      reviewToken: tokenReviewer(deps.authenticator),
+      reviewToken: tokenReviewer(deps.authenticator, instance.tenant),
       admission: (ctx.admission = { user: ctx.user, warnings: [], auditAnnotations: {} }),
       info: ctx.info,
       query: ctx.query,
@@ -206,10 +206,13 @@ async function instanceOf(deps: ChainDeps, ctx: RequestContext): Promise<TenantI
 }
 
 /** TokenReview: the token as a bearer credential through the tenant's authenticators. */
-function tokenReviewer(authenticator: Authenticator): TokenReviewer {
+function tokenReviewer(authenticator: Authenticator, tenant: Tenant): TokenReviewer {
   return async (token, audiences) => {
     try {
-      const user = await authenticator.authenticate({ headers: { authorization: `Bearer ${token}` } });
+      const user = await authenticator.authenticate({
+        headers: { authorization: `Bearer ${token}` },
+        tenant,
+      });
       return user === null ? { error: "invalid bearer token" } : { user, audiences };
     } catch (err) {
       return { error: (err as Error).message };
