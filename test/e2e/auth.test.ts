@@ -3,7 +3,12 @@
 // --as, ClusterRole aggregation, and a tenant's bindings granting nothing in another tenant.
 
 import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
+import { join } from "node:path";
+import YAML from "yaml";
 import { after, before, describe, test } from "node:test";
+import { generateCA, issueCertificate } from "../../apiserver/src/server/pki.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
 
 const alice = { token: "alice-token-0123456789abcdef", name: "alice", groups: ["dev"] };
@@ -369,5 +374,191 @@ describe("RBAC through kubectl", () => {
     );
     await mp.kubectl(["delete", "configmap", "one", "-n", "quota"]);
     await eventually(async () => (await outcome(["create", "configmap", "three", "-n", "quota"])).ok, "room");
+  });
+});
+
+/** An HTTPS request to the server with optional client certificate and headers. */
+async function rawRequest(
+  path: string,
+  opts: { headers?: Record<string, string>; cert?: { certPem: string; keyPem: string } } = {},
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const ca = await readFile(join(mp.dataDir, "pki", "ca.crt"), "utf8");
+  const url = new URL(path, mp.url);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca,
+        headers: opts.headers ?? {},
+        ...(opts.cert ? { cert: opts.cert.certPem, key: opts.cert.keyPem } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(),
+            headers: res.headers,
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function pkiPair(name: string): Promise<{ certPem: string; keyPem: string }> {
+  const dir = join(mp.dataDir, "pki");
+  return {
+    certPem: await readFile(join(dir, `${name}.crt`), "utf8"),
+    keyPem: await readFile(join(dir, `${name}.key`), "utf8"),
+  };
+}
+
+const whoami = async (opts: { token?: string; tenant?: string; args?: string[] } = {}) =>
+  (
+    JSON.parse(await mp.kubectl(["auth", "whoami", "-o", "json", ...(opts.args ?? [])], opts)) as {
+      status: {
+        userInfo: { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> };
+      };
+    }
+  ).status.userInfo;
+
+describe("authentication through kubectl", () => {
+  test("kubectl create token: a bound ServiceAccount token authenticates until the ServiceAccount is gone", async () => {
+    await mp.kubectl(["create", "namespace", "robots"]);
+    await mp.kubectl(["create", "serviceaccount", "builder", "-n", "robots"]);
+    const token = (await mp.kubectl(["create", "token", "builder", "-n", "robots", "--duration=20m"])).trim();
+    assert.equal(token.split(".").length, 3);
+    const user = await whoami({ token });
+    assert.equal(user.username, "system:serviceaccount:robots:builder");
+    assert.deepEqual(user.groups, [
+      "system:serviceaccounts",
+      "system:serviceaccounts:robots",
+      "system:authenticated",
+    ]);
+    // RBAC sees the ServiceAccount subject.
+    await mp.kubectl([
+      "create",
+      "rolebinding",
+      "builder-view",
+      "-n",
+      "robots",
+      "--clusterrole=view",
+      "--serviceaccount=robots:builder",
+    ]);
+    await eventually(
+      async () => (await canI(["list", "configmaps", "-n", "robots"], { token })) === "yes",
+      "the SA's grant",
+    );
+    // A token of this tenant is worthless at another.
+    const elsewhere = await outcome(["get", "configmaps"], { token, tenant: "auth-a" });
+    assert.match(elsewhere.stderr, /Unauthorized|must be logged in/);
+    // Too short a duration is refused as kube refuses it.
+    const short = await outcome(["create", "token", "builder", "-n", "robots", "--duration=1m"]);
+    assert.match(short.stderr, /may not specify a duration less than 10 minutes/);
+    // Deleting the ServiceAccount revokes its tokens.
+    await mp.kubectl(["delete", "serviceaccount", "builder", "-n", "robots"]);
+    await eventually(
+      async () => !(await outcome(["get", "configmaps", "-n", "robots"], { token })).ok,
+      "revocation",
+    );
+    const after = await outcome(["get", "configmaps", "-n", "robots"], { token });
+    assert.match(after.stderr, /Unauthorized|must be logged in/);
+  });
+
+  test("a client certificate of the cluster CA authenticates: CN is the user, O the groups", async () => {
+    const client = await issueCertificate(await pkiPair("ca"), {
+      commonName: "cert-user",
+      organizations: ["auditors", "devs"],
+      usage: "client",
+    });
+    const certFile = join(mp.dataDir, "cert-user.crt");
+    const keyFile = join(mp.dataDir, "cert-user.key");
+    await writeFile(certFile, client.certPem);
+    await writeFile(keyFile, client.keyPem, { mode: 0o600 });
+    const kubeconfig = join(mp.dataDir, "cert-user.kubeconfig");
+    const config = YAML.parse(await readFile(mp.kubeconfigPath, "utf8")) as {
+      users: { user: Record<string, string> }[];
+    };
+    config.users[0]!.user = { "client-certificate": certFile, "client-key": keyFile };
+    await writeFile(kubeconfig, YAML.stringify(config));
+    const out = await mp.kubectl(["auth", "whoami", "-o", "json"], {
+      env: { KUBECONFIG: kubeconfig },
+      kubeconfig,
+    });
+    const user = (JSON.parse(out) as { status: { userInfo: { username: string; groups: string[] } } }).status
+      .userInfo;
+    assert.equal(user.username, "cert-user");
+    assert.deepEqual(user.groups, ["auditors", "devs", "system:authenticated"]);
+    // A certificate of another CA is nobody.
+    const stranger = await issueCertificate(await generateCA("stranger-ca"), {
+      commonName: "admin",
+      organizations: ["system:masters"],
+      usage: "client",
+    });
+    const res = await rawRequest("/api/v1/namespaces", { cert: stranger });
+    assert.equal(res.status, 401);
+  });
+
+  test("X-Remote-User is ignored unless it comes over mTLS with the router's certificate", async () => {
+    const spoof = { "X-Remote-User": "admin", "X-Remote-Group": "system:masters" };
+    // No credential but the headers: unauthorized.
+    assert.equal((await rawRequest("/api/v1/namespaces", { headers: spoof })).status, 401);
+    // A valid token plus the headers: the token's user, never the header's.
+    const asBob = await rawRequest("/api/v1/namespaces", {
+      headers: { ...spoof, Authorization: `Bearer ${bob.token}` },
+    });
+    assert.equal(asBob.status, 403);
+    assert.match(asBob.body, /User \\"bob\\" cannot list resource \\"namespaces\\"/);
+    // A client certificate of the cluster CA (not the router's CA) does not make the headers count.
+    const notRouter = await issueCertificate(await pkiPair("ca"), {
+      commonName: "multiplane-router",
+      usage: "client",
+    });
+    const r1 = await rawRequest("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      headers: spoof,
+      cert: notRouter,
+    });
+    assert.notEqual(r1.status, 200);
+    // The router's CA but a CN not allowed: ignored too.
+    const wrongName = await issueCertificate(await pkiPair("requestheader-ca"), {
+      commonName: "someone-else",
+      usage: "client",
+    });
+    assert.equal((await rawRequest("/api/v1/namespaces", { headers: spoof, cert: wrongName })).status, 401);
+    // The router's certificate: the headers name the user.
+    const router = await issueCertificate(await pkiPair("requestheader-ca"), {
+      commonName: "multiplane-router",
+      usage: "client",
+    });
+    const ok = await rawRequest("/api/v1/namespaces", { headers: spoof, cert: router });
+    assert.equal(ok.status, 200);
+  });
+
+  test("the service-account issuer's discovery documents are public", async () => {
+    const config = await rawRequest("/.well-known/openid-configuration");
+    assert.equal(config.status, 200);
+    const doc = JSON.parse(config.body) as {
+      issuer: string;
+      jwks_uri: string;
+      id_token_signing_alg_values_supported: string[];
+    };
+    assert.equal(doc.jwks_uri, `${doc.issuer}/openid/v1/jwks`);
+    assert.deepEqual(doc.id_token_signing_alg_values_supported, ["ES256"]);
+    const jwks = await rawRequest("/openid/v1/jwks");
+    assert.equal(jwks.status, 200);
+    assert.equal(jwks.headers["content-type"], "application/jwk-set+json");
+    const keys = (JSON.parse(jwks.body) as { keys: { kty: string; alg?: string; d?: string }[] }).keys;
+    assert.ok(keys.length >= 1);
+    for (const k of keys) {
+      assert.equal(k.kty, "EC");
+      assert.equal(k.d, undefined, "no private part is published");
+    }
+    // Anything else needs credentials.
+    assert.equal((await rawRequest("/api")).status, 401);
+    assert.equal((await rawRequest("/healthz")).status, 200);
   });
 });

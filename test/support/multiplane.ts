@@ -19,6 +19,8 @@ export interface KubectlOptions {
   tenant?: string;
   /** Authenticate with this bearer token instead of the admin's. */
   token?: string;
+  /** Use this kubeconfig instead of the admin's. */
+  kubeconfig?: string;
 }
 
 /** A user of the bootstrap token file (kube's --token-auth-file), for tests of authorization. */
@@ -59,7 +61,7 @@ export async function startMultiplane(
   };
 
   const kubectl = async (args: readonly string[], o: KubectlOptions = {}): Promise<string> => {
-    const kubeconfig = o.tenant ? await tenantKubeconfig(o.tenant) : mp.kubeconfigPath;
+    const kubeconfig = o.kubeconfig ?? (o.tenant ? await tenantKubeconfig(o.tenant) : mp.kubeconfigPath);
     const auth = o.token === undefined ? [] : [`--token=${o.token}`];
     const child = run(kubectlBinary, ["--kubeconfig", kubeconfig, ...auth, ...args], {
       env: { ...process.env, KUBECONFIG: kubeconfig, HOME: dataDir, ...o.env },

@@ -7,7 +7,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { parseTokenFile, TokenFileAuthenticator } from "../authn/token-file.authenticator.ts";
+import { parseTokenFile } from "../authn/token-file.authenticator.ts";
+import { JwtKeySet, parsePemBundle, type JwtIssuer } from "../authn/index.ts";
+import { buildAuthenticator } from "../server/authentication.ts";
 import { buildKubeconfig } from "../server/kubeconfig.ts";
 import { ensureServingPKI } from "../server/pki.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
@@ -22,7 +24,17 @@ export interface UpOptions {
   etcdEndpoints?: string[];
   /** Write logs (JSON lines) here; default stderr. */
   quiet?: boolean;
+  /** The `iss` of the tokens the server issues (kube's --service-account-issuer). */
+  serviceAccountIssuer?: string;
 }
+
+/** The issuer when none is given and the port is chosen at listen time. */
+const defaultIssuer = "https://multiplane.local";
+
+/** The client certificate CNs the router may present (kube's --requestheader-allowed-names). */
+export const requestHeaderAllowedNames = ["multiplane-router"];
+
+const hostPort = (host: string, port: number): string => `${host.includes(":") ? `[${host}]` : host}:${port}`;
 
 export interface Multiplane {
   readonly url: string;
@@ -57,6 +69,13 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       : { kind: "embedded", path: join(dataDir, "state.db") },
   );
   const tenants = new TenantManager(storage);
+  // Tenant JWTs and ServiceAccount tokens: one key set, kept in the data directory.
+  const issuer: JwtIssuer = {
+    url:
+      opts.serviceAccountIssuer ??
+      (opts.port === 0 ? defaultIssuer : `https://${hostPort(opts.host, opts.port)}`),
+    keys: await JwtKeySet.load(join(dataDir, "jwt")),
+  };
   let server: RunningServer;
   try {
     // The root tenant is always served: build it before accepting requests.
@@ -66,7 +85,17 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       port: opts.port,
       pki,
       tenants,
-      authenticator: new TokenFileAuthenticator(tokens),
+      authenticator: buildAuthenticator({
+        tenants,
+        tokens,
+        issuer,
+        clientCAs: parsePemBundle(pki.ca.certPem),
+        requestHeader: {
+          clientCA: parsePemBundle(pki.requestHeaderCA.certPem),
+          allowedNames: requestHeaderAllowedNames,
+        },
+      }),
+      issuer,
       log,
     });
   } catch (err) {

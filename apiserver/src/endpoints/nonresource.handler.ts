@@ -13,6 +13,15 @@ import {
 } from "./discovery.ts";
 import { negotiatePlain, parseAccept, type Output } from "./negotiation.ts";
 import { serveOpenAPI } from "./openapi.handler.ts";
+import {
+  jwksContentType,
+  jwksDocument,
+  jwksPath,
+  openidCacheControl,
+  openidConfiguration,
+  openidConfigurationContentType,
+  type JwtIssuer,
+} from "../authn/index.ts";
 import type { Response } from "./resource.handler.ts";
 
 const aggregatedType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -57,7 +66,21 @@ export async function handleNonResource(
   headers: IncomingHttpHeaders,
   query: URLSearchParams,
   instance: () => Promise<TenantInstance>,
+  issuer?: JwtIssuer,
 ): Promise<Response> {
+  // The service-account issuer's discovery documents (kube's OIDC discovery for its tokens).
+  if (issuer !== undefined && (path === "/.well-known/openid-configuration" || path === jwksPath)) {
+    const isConfig = path !== jwksPath;
+    const body = isConfig ? openidConfiguration(issuer.url) : await jwksDocument(issuer.keys);
+    return {
+      status: 200,
+      body: JSON.stringify(body),
+      headers: {
+        "Content-Type": isConfig ? openidConfigurationContentType : jwksContentType,
+        "Cache-Control": openidCacheControl,
+      },
+    };
+  }
   const format = negotiatePlain(headers.accept);
   const plain = (body: unknown, status = 200): Response => ({
     status,

@@ -39,6 +39,8 @@ import { toPartial, toTable, type TableOptions } from "./table.ts";
 import { pruneUnknownFields } from "../registry/unknown-fields.ts";
 import { deleteReturnsObject } from "./openapi/openapi.ts";
 import { answerReview, type TokenReviewer } from "./reviews.handler.ts";
+import { answerTokenRequest } from "./token-request.handler.ts";
+import type { JwtIssuer } from "../authn/jwt-keys.ts";
 import type { UserInfo } from "../authn/user.ts";
 import { applyScale, pruneCustomResource, scaleOf } from "../registry/crd/index.ts";
 
@@ -48,6 +50,8 @@ export interface ResourceRequest {
   readonly user: UserInfo;
   /** How TokenReviews authenticate a token (the tenant's token authenticators). */
   readonly reviewToken?: TokenReviewer;
+  /** Signs ServiceAccount tokens (the serviceaccounts/token subresource). */
+  readonly issuer?: JwtIssuer;
   /** [admission] The request's admission: its user, and the warnings and audit annotations plugins add. */
   readonly admission: RequestAdmission;
   readonly info: RequestInfo;
@@ -403,6 +407,17 @@ async function serveResource(req: ResourceRequest): Promise<Response> {
           reviewToken: req.reviewToken,
         });
         return { status: 201, body: review, output };
+      }
+      if (info.subresource === "token" && def.group === "" && def.plural === "serviceaccounts") {
+        if (req.issuer === undefined) throw methodNotAllowed("token requests are not enabled on this server");
+        const answer = await answerTokenRequest(
+          req.instance,
+          req.issuer,
+          info.namespace,
+          info.name,
+          decodeBody(req),
+        );
+        return { status: 201, body: answer, output };
       }
       if (info.subresource !== "")
         throw methodNotAllowed(`the server does not allow this method on the requested resource`);

@@ -3,7 +3,10 @@
 // play: each stage puts its result on the request context for the ones after it.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { randomUUID } from "node:crypto";
+import { randomUUID, type X509Certificate } from "node:crypto";
+import { TLSSocket } from "node:tls";
+import { peerCertificates } from "../authn/x509-verify.ts";
+import type { JwtIssuer } from "../authn/jwt-keys.ts";
 import type { Logger } from "pino";
 import {
   forbidden,
@@ -47,6 +50,8 @@ export interface RequestContext {
 export interface ChainDeps {
   readonly tenants: TenantManager;
   readonly authenticator: Authenticator;
+  /** The service-account issuer whose discovery documents the server publishes. */
+  readonly issuer?: JwtIssuer;
   readonly log: Logger;
   /** Open watch streams, ended by the server on shutdown so clients re-watch elsewhere. */
   readonly watches: Set<ServerResponse>;
@@ -131,7 +136,12 @@ export async function serveRequest(
     ctx.tenant = tenant;
 
     // 3. Authentication: the union of authenticators; anonymous only for public paths.
-    const user = await deps.authenticator.authenticate({ headers: ctx.headers, tenant: ctx.tenant });
+    const user = await deps.authenticator.authenticate({
+      headers: ctx.headers,
+      headersDistinct: raw.headersDistinct,
+      tenant: ctx.tenant,
+      peerCertificates: peerCertificatesOf(raw.socket),
+    });
     if (user === null && !isPublic(ctx.path)) throw unauthorized();
     ctx.user = user ?? anonymousUser;
 
@@ -155,7 +165,13 @@ export async function serveRequest(
 
     // 8. Handler.
     if (!ctx.info.isResourceRequest) {
-      const response = await handleNonResource(ctx.path, ctx.headers, ctx.query, () => instanceOf(deps, ctx));
+      const response = await handleNonResource(
+        ctx.path,
+        ctx.headers,
+        ctx.query,
+        () => instanceOf(deps, ctx),
+        deps.issuer,
+      );
       sendResponse(res, ctx.method, response);
       return;
     }
@@ -164,6 +180,7 @@ export async function serveRequest(
       instance,
       user: ctx.user,
       reviewToken: tokenReviewer(deps.authenticator, instance.tenant),
+      ...(deps.issuer !== undefined ? { issuer: deps.issuer } : {}),
       admission: (ctx.admission = { user: ctx.user, warnings: [], auditAnnotations: {} }),
       info: ctx.info,
       query: ctx.query,
@@ -203,6 +220,17 @@ export async function serveRequest(
 async function instanceOf(deps: ChainDeps, ctx: RequestContext): Promise<TenantInstance> {
   ctx.instance ??= await deps.tenants.instance(ctx.tenant!);
   return ctx.instance;
+}
+
+const certificatesOf = new WeakMap<object, X509Certificate[]>();
+/** The client's certificate chain, read once per connection (for x509 and requestheader). */
+function peerCertificatesOf(socket: IncomingMessage["socket"]): X509Certificate[] {
+  let certs = certificatesOf.get(socket);
+  if (certs === undefined) {
+    certs = socket instanceof TLSSocket ? peerCertificates(socket) : [];
+    certificatesOf.set(socket, certs);
+  }
+  return certs;
 }
 
 /** TokenReview: the token as a bearer credential through the tenant's authenticators. */

@@ -23,8 +23,11 @@ export interface CertKeyPair {
 }
 
 export interface ServingPKI {
+  /** Signs the serving certificate and client certificates (kube's ca.crt, --client-ca-file). */
   ca: CertKeyPair;
   serving: CertKeyPair;
+  /** Signs the router's client certificate only (kube's front-proxy-ca, --requestheader-client-ca-file). */
+  requestHeaderCA: CertKeyPair;
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
@@ -139,5 +142,8 @@ export async function ensureServingPKI(dir: string, hosts: readonly string[]): P
   const serving = await loadOrCreate(dir, "serving", () =>
     issueCertificate(ca, { commonName: "multiplane-apiserver", hosts, usage: "server" }),
   );
-  return { ca, serving };
+  const requestHeaderCA = await loadOrCreate(dir, "requestheader-ca", () =>
+    generateCA("multiplane-requestheader-ca"),
+  );
+  return { ca, serving, requestHeaderCA };
 }

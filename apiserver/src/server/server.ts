@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { requestEntityTooLarge, badRequest } from "../apierrors/status.ts";
 import type { Authenticator } from "../authn/user.ts";
+import type { JwtIssuer } from "../authn/jwt-keys.ts";
 import type { TenantManager } from "../tenancy/instance.ts";
 import { sendStatus, serveRequest } from "./chain.ts";
 import type { ServingPKI } from "./pki.ts";
@@ -19,6 +20,7 @@ export interface ServerOptions {
   readonly pki: ServingPKI;
   readonly tenants: TenantManager;
   readonly authenticator: Authenticator;
+  readonly issuer?: JwtIssuer;
   readonly log: Logger;
 }
 
@@ -30,7 +32,16 @@ export interface RunningServer {
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app: FastifyInstance = Fastify({
-    https: { key: opts.pki.serving.keyPem, cert: opts.pki.serving.certPem, minVersion: "TLSv1.2" },
+    https: {
+      key: opts.pki.serving.keyPem,
+      cert: opts.pki.serving.certPem,
+      minVersion: "TLSv1.2",
+      // Client certificates are asked for, never required: the authenticators verify them
+      // (x509 against the client CA, requestheader against the router's CA).
+      requestCert: true,
+      rejectUnauthorized: false,
+      ca: [opts.pki.ca.certPem, opts.pki.requestHeaderCA.certPem],
+    },
     bodyLimit: maxRequestBytes,
     logger: false,
     // Kubernetes names may hold ":" and other characters fastify's router would treat specially.
@@ -58,7 +69,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     handler: async (req, reply) => {
       reply.hijack();
       await serveRequest(
-        { tenants: opts.tenants, authenticator: opts.authenticator, log: opts.log, watches },
+        {
+          tenants: opts.tenants,
+          authenticator: opts.authenticator,
+          ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+          log: opts.log,
+          watches,
+        },
         req.raw,
         reply.raw,
         Buffer.isBuffer(req.body) ? req.body : undefined,
