@@ -4,11 +4,11 @@
 
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
-import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import YAML from "yaml";
 import { after, before, describe, test } from "node:test";
 import { generateCA, issueCertificate } from "../../apiserver/src/server/pki.ts";
+import { rawRequest as raw, type RawResponse } from "../support/https.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
 
 const alice = { token: "alice-token-0123456789abcdef", name: "alice", groups: ["dev"] };
@@ -381,32 +381,8 @@ describe("RBAC through kubectl", () => {
 async function rawRequest(
   path: string,
   opts: { headers?: Record<string, string>; cert?: { certPem: string; keyPem: string } } = {},
-): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-  const ca = await readFile(join(mp.dataDir, "pki", "ca.crt"), "utf8");
-  const url = new URL(path, mp.url);
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      url,
-      {
-        ca,
-        headers: opts.headers ?? {},
-        ...(opts.cert ? { cert: opts.cert.certPem, key: opts.cert.keyPem } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString(),
-            headers: res.headers,
-          }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
+): Promise<RawResponse> {
+  return raw(mp.url, await readFile(join(mp.dataDir, "pki", "ca.crt"), "utf8"), path, opts);
 }
 
 async function pkiPair(name: string): Promise<{ certPem: string; keyPem: string }> {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { up, type Multiplane } from "../../apiserver/src/cli/up.ts";
+import { up, type Multiplane, type UpOptions } from "../../apiserver/src/cli/up.ts";
 
 const run = promisify(execFile);
 
@@ -40,7 +40,9 @@ export interface TestMultiplane extends Multiplane {
 }
 
 export async function startMultiplane(
-  opts: { etcdEndpoints?: string[]; users?: readonly TestUser[] } = {},
+  opts: { users?: readonly TestUser[] } & Partial<
+    Omit<UpOptions, "dataDir" | "host" | "port" | "quiet">
+  > = {},
 ): Promise<TestMultiplane> {
   const dataDir = await mkdtemp(join(tmpdir(), "multiplane-test-"));
   const { users = [], ...upOpts } = opts;

@@ -10,6 +10,15 @@ import pino from "pino";
 import { parseTokenFile } from "../authn/token-file.authenticator.ts";
 import { JwtKeySet, parsePemBundle, type JwtIssuer } from "../authn/index.ts";
 import { buildAuthenticator } from "../server/authentication.ts";
+import {
+  Auditor,
+  logSink,
+  parseAuditPolicy,
+  unionSink,
+  WebhookSink,
+  type AuditSink,
+} from "../audit/index.ts";
+import { ApiserverMetrics } from "../metrics/index.ts";
 import { buildKubeconfig } from "../server/kubeconfig.ts";
 import { ensureServingPKI } from "../server/pki.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
@@ -26,6 +35,18 @@ export interface UpOptions {
   quiet?: boolean;
   /** The `iss` of the tokens the server issues (kube's --service-account-issuer). */
   serviceAccountIssuer?: string;
+  /** Audit log (JSON lines); default `<dataDir>/audit.log`, "-" for stdout. */
+  auditLogPath?: string;
+  /** An audit.k8s.io/v1 Policy (YAML or JSON) for every tenant; default: Metadata for all but health checks. */
+  auditPolicy?: string;
+  /** An audit webhook sink (the platform's, besides the log). */
+  auditWebhook?: {
+    url: string;
+    caPem?: string;
+    bufferSize?: number;
+    initialBackoffMs?: number;
+    maxBatchWaitMs?: number;
+  };
 }
 
 /** The issuer when none is given and the port is chosen at listen time. */
@@ -76,6 +97,30 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       (opts.port === 0 ? defaultIssuer : `https://${hostPort(opts.host, opts.port)}`),
     keys: await JwtKeySet.load(join(dataDir, "jwt")),
   };
+  const metrics = new ApiserverMetrics();
+  const sinks: AuditSink[] = [
+    logSink({ path: opts.auditLogPath ?? join(dataDir, "audit.log"), metrics: metrics.audit }),
+  ];
+  if (opts.auditWebhook !== undefined) {
+    sinks.push(
+      new WebhookSink({
+        url: opts.auditWebhook.url,
+        ...(opts.auditWebhook.caPem !== undefined ? { ca: opts.auditWebhook.caPem } : {}),
+        ...(opts.auditWebhook.bufferSize !== undefined ? { bufferSize: opts.auditWebhook.bufferSize } : {}),
+        ...(opts.auditWebhook.initialBackoffMs !== undefined
+          ? { initialBackoffMs: opts.auditWebhook.initialBackoffMs }
+          : {}),
+        ...(opts.auditWebhook.maxBatchWaitMs !== undefined
+          ? { maxBatchWaitMs: opts.auditWebhook.maxBatchWaitMs }
+          : {}),
+        metrics: metrics.audit,
+        log,
+      }),
+    );
+  }
+  const auditSink = unionSink(...sinks);
+  const auditor = new Auditor({ sink: auditSink, metrics: metrics.audit });
+  const auditPolicy = opts.auditPolicy === undefined ? undefined : parseAuditPolicy(opts.auditPolicy);
   let server: RunningServer;
   try {
     // The root tenant is always served: build it before accepting requests.
@@ -96,11 +141,15 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
         },
       }),
       issuer,
+      auditor,
+      ...(auditPolicy !== undefined ? { auditPolicy: () => auditPolicy } : {}),
+      metrics,
       log,
     });
   } catch (err) {
     await tenants.close();
     await storage.close();
+    await auditSink.close();
     throw err;
   }
   const [adminToken] = [...tokens.entries()].find(([, u]) => u.groups.includes("system:masters")) ?? [];
@@ -126,6 +175,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       await server.close();
       await tenants.close();
       await storage.close();
+      await auditSink.close();
     },
   };
 }
@@ -138,6 +188,9 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "6443" },
       "etcd-endpoints": { type: "string" },
+      "audit-log-path": { type: "string" },
+      "audit-policy-file": { type: "string" },
+      "service-account-issuer": { type: "string" },
     },
   });
   const mp = await up({
@@ -145,6 +198,11 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     host: values.host,
     port: Number(values.port),
     ...(values["etcd-endpoints"] ? { etcdEndpoints: values["etcd-endpoints"].split(",") } : {}),
+    ...(values["audit-log-path"] ? { auditLogPath: values["audit-log-path"] } : {}),
+    ...(values["audit-policy-file"]
+      ? { auditPolicy: await readFile(values["audit-policy-file"], "utf8") }
+      : {}),
+    ...(values["service-account-issuer"] ? { serviceAccountIssuer: values["service-account-issuer"] } : {}),
   });
   process.stdout.write(
     `\nMultiplane is serving at ${mp.url}\n` +

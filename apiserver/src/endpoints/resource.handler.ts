@@ -50,6 +50,8 @@ export interface ResourceRequest {
   readonly user: UserInfo;
   /** How TokenReviews authenticate a token (the tenant's token authenticators). */
   readonly reviewToken?: TokenReviewer;
+  /** Called when a watch has written its headers (the audit's ResponseStarted stage). */
+  readonly onResponseStarted?: () => void;
   /** Signs ServiceAccount tokens (the serviceaccounts/token subresource). */
   readonly issuer?: JwtIssuer;
   /** [admission] The request's admission: its user, and the warnings and audit annotations plugins add. */
@@ -594,6 +596,7 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
     "Transfer-Encoding": "chunked",
   });
   res.flushHeaders();
+  req.onResponseStarted?.();
 
   const encode = (obj: KubeObject): unknown => {
     if (output.as === "table" && tableOpts) {

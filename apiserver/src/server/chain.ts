@@ -7,6 +7,17 @@ import { randomUUID, type X509Certificate } from "node:crypto";
 import { TLSSocket } from "node:tls";
 import { peerCertificates } from "../authn/x509-verify.ts";
 import type { JwtIssuer } from "../authn/jwt-keys.ts";
+import {
+  auditAnnotations,
+  authorizationDecisions,
+  nowMicros,
+  platformDefaultAuditPolicy,
+  sourceIPs,
+  type AuditPolicy,
+  type AuditRecorder,
+  type Auditor,
+} from "../audit/index.ts";
+import { requestKind, type ApiserverMetrics } from "../metrics/index.ts";
 import type { Logger } from "pino";
 import {
   forbidden,
@@ -45,6 +56,8 @@ export interface RequestContext {
   requester?: UserInfo;
   /** What admission left for the response and the audit event. */
   admission?: RequestAdmission;
+  /** The request's audit recorder (absent when the server audits nothing). */
+  audit?: AuditRecorder;
 }
 
 export interface ChainDeps {
@@ -52,6 +65,11 @@ export interface ChainDeps {
   readonly authenticator: Authenticator;
   /** The service-account issuer whose discovery documents the server publishes. */
   readonly issuer?: JwtIssuer;
+  /** Audit: the recorder every request begins with, and each tenant's policy (platform default otherwise). */
+  readonly auditor?: Auditor;
+  readonly auditPolicy?: (tenant: Tenant) => AuditPolicy | undefined;
+  /** Prometheus metrics, served at /metrics. */
+  readonly metrics?: ApiserverMetrics;
   readonly log: Logger;
   /** Open watch streams, ended by the server on shutdown so clients re-watch elsewhere. */
   readonly watches: Set<ServerResponse>;
@@ -115,6 +133,8 @@ export async function serveRequest(
   res: ServerResponse,
   body: Buffer | undefined,
 ): Promise<void> {
+  const startedAt = performance.now();
+  const receivedAtMicros = nowMicros();
   const url = new URL(raw.url ?? "/", "https://multiplane.invalid");
   const split = splitTenantPath(url.pathname);
   const ctx: RequestContext = {
@@ -127,94 +147,213 @@ export async function serveRequest(
     body,
   };
   res.setHeader("Audit-Id", ctx.auditId);
+  let done: (() => void) | undefined;
+  let outcome: Outcome;
   try {
-    ctx.info = parseRequestInfo(ctx.method, ctx.path, ctx.query);
-
-    // 2. Tenant: from the path (the router will set it by header for its own requests).
-    const tenant = deps.tenants.lookup(split.tenant);
-    if (tenant === undefined) throw notFound({ group: "", resource: "tenants" }, split.tenant);
-    ctx.tenant = tenant;
-
-    // 3. Authentication: the union of authenticators; anonymous only for public paths.
-    const user = await deps.authenticator.authenticate({
-      headers: ctx.headers,
-      headersDistinct: raw.headersDistinct,
-      tenant: ctx.tenant,
-      peerCertificates: peerCertificatesOf(raw.socket),
-    });
-    if (user === null && !isPublic(ctx.path)) throw unauthorized();
-    ctx.user = user ?? anonymousUser;
-
-    // 4. Audit RequestReceived — the pipeline issue adds audit here.
-
-    // 5. Impersonation: Impersonate-* headers switch the user, each identity authorized first.
-    if (wantsImpersonation(ctx.headers)) {
-      ctx.requester = ctx.user;
-      ctx.user = await impersonate(ctx.user, ctx.headers, (await instanceOf(deps, ctx)).authorizer, forbid);
-    }
-
-    // 6. Fairness — per-tenant in-flight limits come with multi-tenancy.
-
-    // 7. Authorization: the tenant's union (system:masters, then RBAC); anything but Allow is a
-    //    403 with kube's text; an authorizer that throws is a 500 (the catch below).
-    if (!isPublic(ctx.path)) {
-      const attributes = attributesOf(ctx.user, ctx.info);
-      const decision = await (await instanceOf(deps, ctx)).authorizer.authorize(attributes);
-      if (decision.decision !== "Allow") throw forbid(attributes, decision.reason);
-    }
-
-    // 8. Handler.
-    if (!ctx.info.isResourceRequest) {
-      const response = await handleNonResource(
-        ctx.path,
-        ctx.headers,
-        ctx.query,
-        () => instanceOf(deps, ctx),
-        deps.issuer,
-      );
-      sendResponse(res, ctx.method, response);
-      return;
-    }
-    const instance = await instanceOf(deps, ctx);
-    const request = {
-      instance,
-      user: ctx.user,
-      reviewToken: tokenReviewer(deps.authenticator, instance.tenant),
-      ...(deps.issuer !== undefined ? { issuer: deps.issuer } : {}),
-      admission: (ctx.admission = { user: ctx.user, warnings: [], auditAnnotations: {} }),
-      info: ctx.info,
-      query: ctx.query,
-      headers: ctx.headers,
-      body: ctx.body,
-    };
-    if (ctx.info.verb === "watch") {
-      deps.watches.add(res);
-      res.once("close", () => deps.watches.delete(res));
-      await handleWatch(request, res);
-      return;
-    }
-    sendResponse(res, ctx.method, await handleResource(request));
-    // 9. Audit ResponseComplete — the pipeline issue adds it here (also for failures).
+    outcome = await stages(
+      deps,
+      ctx,
+      raw,
+      res,
+      split.tenant,
+      receivedAtMicros,
+      (release) => (done = release),
+    );
   } catch (err) {
-    if (isStatusError(err)) {
-      sendStatus(res, err.status);
-      return;
-    }
-    // A name or namespace from the URL that cannot be a key segment ("a/b", "..") names
-    // nothing that can exist: 404, as kube answers for such paths.
-    if (isStorageError(err, "InvalidArgument") && ctx.info?.isResourceRequest) {
-      sendStatus(
-        res,
-        notFound({ group: ctx.info.apiGroup, resource: ctx.info.resource }, ctx.info.name).status,
-      );
-      return;
-    }
-    // The request's child logger is made only when there is something to log (not on the hot path).
-    deps.log
-      .child({ auditId: ctx.auditId })
-      .error({ err, path: ctx.path, method: ctx.method }, "internal error");
-    sendStatus(res, internalError().status);
+    outcome = failure(deps, ctx, err);
+    if (outcome.panic) ctx.audit?.panic(err);
+    sendStatus(res, outcome.status!);
+  } finally {
+    done?.();
   }
+  // 9. Audit ResponseComplete (also for denied and failed requests) and the request metrics.
+  if (!outcome.panic) ctx.audit?.complete(outcome.status ?? outcome.code, outcome.body);
+  if (deps.metrics !== undefined && ctx.info !== undefined) {
+    deps.metrics.recordRequest({
+      info: ctx.info,
+      method: ctx.method,
+      query: ctx.query,
+      ...(ctx.headers["content-type"] !== undefined
+        ? { contentType: headerValue(ctx.headers["content-type"])! }
+        : {}),
+      code: outcome.code,
+      durationSeconds: (performance.now() - startedAt) / 1000,
+      ...(ctx.tenant !== undefined ? { tenant: ctx.tenant.name } : {}),
+    });
+  }
+}
+
+/** How a request ended: its code, and the Status or object answered (for the audit event). */
+interface Outcome {
+  readonly code: number;
+  readonly status?: Status;
+  readonly body?: unknown;
+  /** An unexpected error (kube's panic recovery): audited at the Panic stage. */
+  readonly panic?: boolean;
+}
+
+const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** Stages 2 to 8. Throws a StatusError (or anything, for a 500); answers the client itself otherwise. */
+async function stages(
+  deps: ChainDeps,
+  ctx: RequestContext,
+  raw: IncomingMessage,
+  res: ServerResponse,
+  tenantName: string,
+  receivedAtMicros: number,
+  holdInflight: (release: () => void) => void,
+): Promise<Outcome> {
+  const info = (ctx.info = parseRequestInfo(ctx.method, ctx.path, ctx.query));
+
+  // 2. Tenant: from the path (the router will set it by header for its own requests).
+  const tenant = deps.tenants.lookup(tenantName);
+  if (tenant === undefined) throw notFound({ group: "", resource: "tenants" }, tenantName);
+  ctx.tenant = tenant;
+
+  // 3. Authentication: the union of authenticators; anonymous only for public paths.
+  const authStarted = performance.now();
+  const peerCertificates = peerCertificatesOf(raw.socket);
+  const user = await deps.authenticator.authenticate({
+    headers: ctx.headers,
+    headersDistinct: raw.headersDistinct,
+    tenant,
+    peerCertificates,
+  });
+  deps.metrics?.recordAuthentication(
+    user === null ? "failure" : "success",
+    (performance.now() - authStarted) / 1000,
+  );
+  const auditRequest = {
+    auditId: ctx.auditId,
+    tenant: tenant.name,
+    policy: deps.auditPolicy?.(tenant) ?? platformDefaultAuditPolicy,
+    info,
+    requestURI: raw.url ?? "/",
+    sourceIPs: sourceIPs(raw.headers, raw.socket.remoteAddress),
+    ...(raw.headers["user-agent"] !== undefined ? { userAgent: raw.headers["user-agent"] } : {}),
+    receivedAtMicros,
+  };
+  if (user === null && !isPublic(ctx.path)) {
+    deps.auditor?.failedAuthentication({
+      ...auditRequest,
+      headers: ctx.headers,
+      query: ctx.query,
+      clientCertificate: peerCertificates.length > 0,
+    });
+    throw unauthorized();
+  }
+  ctx.user = user ?? anonymousUser;
+
+  // 4. Audit RequestReceived: the policy matches who is asking (before impersonation).
+  if (deps.auditor !== undefined) ctx.audit = deps.auditor.begin({ ...auditRequest, user: ctx.user });
+
+  // 5. Impersonation: Impersonate-* headers switch the user, each identity authorized first.
+  if (wantsImpersonation(ctx.headers)) {
+    ctx.requester = ctx.user;
+    ctx.user = await impersonate(ctx.user, ctx.headers, (await instanceOf(deps, ctx)).authorizer, forbid);
+    ctx.audit?.impersonate(ctx.user);
+  }
+
+  // 6. Fairness — per-tenant in-flight limits come with multi-tenancy; until then in-flight is counted.
+  if (deps.metrics !== undefined && info.verb !== "watch")
+    holdInflight(deps.metrics.inflight(requestKind(info)));
+
+  // 7. Authorization: the tenant's union (system:masters, then RBAC); anything but Allow is a
+  //    403 with kube's text; an authorizer that throws is a 500 (failure() below).
+  if (!isPublic(ctx.path)) {
+    const attributes = attributesOf(ctx.user, info);
+    const authzStarted = performance.now();
+    let decision;
+    try {
+      decision = await (await instanceOf(deps, ctx)).authorizer.authorize(attributes);
+    } catch (err) {
+      ctx.audit?.annotate(auditAnnotations.authorizationDecision, authorizationDecisions.forbid);
+      ctx.audit?.annotate(auditAnnotations.authorizationReason, "internal error");
+      deps.metrics?.recordAuthorization("error", (performance.now() - authzStarted) / 1000);
+      throw err;
+    }
+    const allowed = decision.decision === "Allow";
+    deps.metrics?.recordAuthorization(
+      allowed ? "allowed" : decision.decision === "Deny" ? "denied" : "no-opinion",
+      (performance.now() - authzStarted) / 1000,
+    );
+    ctx.audit?.annotate(
+      auditAnnotations.authorizationDecision,
+      allowed ? authorizationDecisions.allow : authorizationDecisions.forbid,
+    );
+    ctx.audit?.annotate(auditAnnotations.authorizationReason, decision.reason);
+    if (!allowed) throw forbid(attributes, decision.reason);
+  }
+
+  // 8. Handler.
+  if (!info.isResourceRequest) {
+    if (deps.metrics !== undefined && ctx.path === "/metrics") {
+      const rendered = await deps.metrics.render();
+      sendResponse(res, ctx.method, {
+        status: 200,
+        body: rendered.body,
+        headers: { "Content-Type": rendered.contentType },
+      });
+      return { code: 200 };
+    }
+    const response = await handleNonResource(
+      ctx.path,
+      ctx.headers,
+      ctx.query,
+      () => instanceOf(deps, ctx),
+      deps.issuer,
+    );
+    sendResponse(res, ctx.method, response);
+    return { code: response.status };
+  }
+  if (ctx.body !== undefined) ctx.audit?.setRequestObject(ctx.body);
+  const instance = await instanceOf(deps, ctx);
+  const request = {
+    instance,
+    user: ctx.user,
+    reviewToken: tokenReviewer(deps.authenticator, instance.tenant),
+    ...(deps.issuer !== undefined ? { issuer: deps.issuer } : {}),
+    admission: (ctx.admission = { user: ctx.user, warnings: [], auditAnnotations: {} }),
+    info,
+    query: ctx.query,
+    headers: ctx.headers,
+    body: ctx.body,
+  };
+  try {
+    if (info.verb === "watch") {
+      deps.watches.add(res);
+      const ended = deps.metrics?.longRunning({ info, method: ctx.method, query: ctx.query });
+      res.once("close", () => {
+        deps.watches.delete(res);
+        ended?.();
+      });
+      await handleWatch({ ...request, onResponseStarted: () => ctx.audit?.responseStarted(200) }, res);
+      return { code: 200 };
+    }
+    const response = await handleResource(request);
+    sendResponse(res, ctx.method, response);
+    return { code: response.status, body: response.body };
+  } finally {
+    for (const [k, v] of Object.entries(ctx.admission.auditAnnotations)) ctx.audit?.annotate(k, v);
+  }
+}
+
+/** The Status an error answers with: a StatusError as is, anything else a logged, generic 500. */
+function failure(deps: ChainDeps, ctx: RequestContext, err: unknown): Outcome & { status: Status } {
+  if (isStatusError(err)) return { code: err.status.code, status: err.status };
+  // A name or namespace from the URL that cannot be a key segment ("a/b", "..") names
+  // nothing that can exist: 404, as kube answers for such paths.
+  if (isStorageError(err, "InvalidArgument") && ctx.info?.isResourceRequest) {
+    const status = notFound({ group: ctx.info.apiGroup, resource: ctx.info.resource }, ctx.info.name).status;
+    return { code: status.code, status };
+  }
+  // The request's child logger is made only when there is something to log (not on the hot path).
+  deps.log
+    .child({ auditId: ctx.auditId })
+    .error({ err, path: ctx.path, method: ctx.method }, "internal error");
+  const status = internalError().status;
+  return { code: status.code, status, panic: true };
 }
 
 async function instanceOf(deps: ChainDeps, ctx: RequestContext): Promise<TenantInstance> {

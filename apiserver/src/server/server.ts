@@ -7,7 +7,9 @@ import type { Logger } from "pino";
 import { requestEntityTooLarge, badRequest } from "../apierrors/status.ts";
 import type { Authenticator } from "../authn/user.ts";
 import type { JwtIssuer } from "../authn/jwt-keys.ts";
-import type { TenantManager } from "../tenancy/instance.ts";
+import type { AuditPolicy, Auditor } from "../audit/index.ts";
+import type { ApiserverMetrics } from "../metrics/index.ts";
+import type { Tenant, TenantManager } from "../tenancy/instance.ts";
 import { sendStatus, serveRequest } from "./chain.ts";
 import type { ServingPKI } from "./pki.ts";
 
@@ -21,6 +23,9 @@ export interface ServerOptions {
   readonly tenants: TenantManager;
   readonly authenticator: Authenticator;
   readonly issuer?: JwtIssuer;
+  readonly auditor?: Auditor;
+  readonly auditPolicy?: (tenant: Tenant) => AuditPolicy | undefined;
+  readonly metrics?: ApiserverMetrics;
   readonly log: Logger;
 }
 
@@ -73,6 +78,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           tenants: opts.tenants,
           authenticator: opts.authenticator,
           ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+          ...(opts.auditor !== undefined ? { auditor: opts.auditor } : {}),
+          ...(opts.auditPolicy !== undefined ? { auditPolicy: opts.auditPolicy } : {}),
+          ...(opts.metrics !== undefined ? { metrics: opts.metrics } : {}),
           log: opts.log,
           watches,
         },
