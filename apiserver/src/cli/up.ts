@@ -135,6 +135,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
         tokens,
         issuer,
         clientCAs: parsePemBundle(pki.ca.certPem),
+        oidcIssuers: (tenant) => tenant.policy?.oidcIssuers ?? [],
         requestHeader: {
           clientCA: parsePemBundle(pki.requestHeaderCA.certPem),
           allowedNames: requestHeaderAllowedNames,
@@ -142,7 +143,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       }),
       issuer,
       auditor,
-      ...(auditPolicy !== undefined ? { auditPolicy: () => auditPolicy } : {}),
+      auditPolicy: (tenant) => tenant.policy?.auditPolicy ?? auditPolicy,
       metrics,
       log,
     });

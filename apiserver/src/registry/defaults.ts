@@ -75,9 +75,25 @@ const defaulters: Record<string, (obj: KubeObject) => void> = {
   "admissionregistration.k8s.io/ValidatingWebhookConfiguration": (o) => defaultWebhooks(o, false),
   "admissionregistration.k8s.io/ValidatingAdmissionPolicy": (o) => {
     const spec = isObj(o["spec"]) ? o["spec"] : undefined;
-    if (spec) spec["failurePolicy"] ??= "Fail";
+    if (spec === undefined) return;
+    spec["failurePolicy"] ??= "Fail";
+    if (isObj(spec["matchConstraints"])) defaultMatchResources(spec["matchConstraints"]);
+  },
+  "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding": (o) => {
+    const spec = isObj(o["spec"]) ? o["spec"] : undefined;
+    if (spec === undefined) return;
+    if (isObj(spec["matchResources"])) defaultMatchResources(spec["matchResources"]);
+    if (isObj(spec["paramRef"])) spec["paramRef"]["parameterNotFoundAction"] ??= "Deny";
   },
 };
+
+/** SetDefaults_MatchResources and its rules' scope. */
+function defaultMatchResources(m: Record<string, unknown>): void {
+  m["matchPolicy"] ??= "Equivalent";
+  m["namespaceSelector"] ??= {};
+  m["objectSelector"] ??= {};
+  for (const r of [...objects(m["resourceRules"]), ...objects(m["excludeResourceRules"])]) r["scope"] ??= "*";
+}
 
 export function applyDefaults(def: ResourceDef, obj: KubeObject): void {
   if (def.crd !== undefined) return;

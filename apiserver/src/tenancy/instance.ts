@@ -29,14 +29,18 @@ import {
   rbacGroup,
   TenantRBACSource,
   unionAuthorizer,
+  WebhookAuthorizer,
   type Authorizer,
 } from "../authz/index.ts";
+import type { TenantPolicy } from "./policy.ts";
 
 export interface Tenant {
   /** `root`, `acme` or `acme:web`. */
   readonly name: string;
   /** The storage prefix's identity: the ControlPlane UID. */
   readonly uid: string;
+  /** What the tenant configured for itself (authentication, authorization, audit). */
+  readonly policy?: TenantPolicy;
 }
 
 export const rootTenant: Tenant = { name: "root", uid: "root" };
@@ -87,7 +91,7 @@ export class TenantInstance {
   readonly cache: TenantCache;
   /** The tenant's RBAC, read from its cache: for authorization, rules reviews and escalation checks. */
   readonly rbac: RBACAuthorizer;
-  /** The authorization stage's union for this tenant: system:masters, then RBAC. */
+  /** The authorization stage's union for this tenant: system:masters, RBAC, then its webhook if any. */
   readonly authorizer: Authorizer;
   /** The tenant's admission plugins, in kube-apiserver's order (run by the registry on writes). */
   readonly admission: Admission = admissionChain(admissionPlugins);
@@ -110,7 +114,12 @@ export class TenantInstance {
       onFailure(err);
     });
     this.rbac = new RBACAuthorizer(new TenantRBACSource(this.cache, tenant.uid));
-    this.authorizer = unionAuthorizer([privilegedGroups(), this.rbac]);
+    const webhook = tenant.policy?.authorizationWebhook;
+    this.authorizer = unionAuthorizer([
+      privilegedGroups(),
+      this.rbac,
+      ...(webhook !== undefined ? [new WebhookAuthorizer(webhook)] : []),
+    ]);
   }
 
   async start(): Promise<void> {
