@@ -445,6 +445,46 @@ describe("authentication through kubectl", () => {
     assert.match(after.stderr, /Unauthorized|must be logged in/);
   });
 
+  test("legacy Secret-based tokens: the token controller fills the Secret; deleting the ServiceAccount deletes it", async () => {
+    await mp.kubectl(["create", "namespace", "legacy"]);
+    await mp.kubectl(["create", "serviceaccount", "old-bot", "-n", "legacy"]);
+    await mp.kubectl(["apply", "-f", "-"], {
+      input: JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        type: "kubernetes.io/service-account-token",
+        metadata: {
+          name: "old-bot-token",
+          namespace: "legacy",
+          annotations: { "kubernetes.io/service-account.name": "old-bot" },
+        },
+      }),
+    });
+    let secret:
+      { data?: Record<string, string>; metadata: { annotations: Record<string, string> } } | undefined;
+    await eventually(async () => {
+      secret = JSON.parse(
+        await mp.kubectl(["get", "secret", "old-bot-token", "-n", "legacy", "-o", "json"]),
+      ) as NonNullable<typeof secret>;
+      return secret.data?.["token"] !== undefined;
+    }, "the token controller");
+    const sa = JSON.parse(await mp.kubectl(["get", "sa", "old-bot", "-n", "legacy", "-o", "json"])) as {
+      metadata: { uid: string };
+    };
+    assert.equal(secret!.metadata.annotations["kubernetes.io/service-account.uid"], sa.metadata.uid);
+    assert.equal(Buffer.from(secret!.data!["namespace"]!, "base64").toString(), "legacy");
+    assert.match(Buffer.from(secret!.data!["ca.crt"]!, "base64").toString(), /BEGIN CERTIFICATE/);
+    const token = Buffer.from(secret!.data!["token"]!, "base64").toString();
+    assert.equal((await whoami({ token })).username, "system:serviceaccount:legacy:old-bot");
+    await mp.kubectl(["delete", "serviceaccount", "old-bot", "-n", "legacy"]);
+    await eventually(
+      async () => !(await outcome(["get", "secret", "old-bot-token", "-n", "legacy"])).ok,
+      "the Secret's deletion",
+    );
+    const after = await outcome(["auth", "whoami"], { token });
+    assert.equal(after.ok, false);
+  });
+
   test("a client certificate of the cluster CA authenticates: CN is the user, O the groups", async () => {
     const client = await issueCertificate(await pkiPair("ca"), {
       commonName: "cert-user",

@@ -89,7 +89,6 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       ? { kind: "etcd", endpoints: opts.etcdEndpoints }
       : { kind: "embedded", path: join(dataDir, "state.db") },
   );
-  const tenants = new TenantManager(storage);
   // Tenant JWTs and ServiceAccount tokens: one key set, kept in the data directory.
   const issuer: JwtIssuer = {
     url:
@@ -97,6 +96,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       (opts.port === 0 ? defaultIssuer : `https://${hostPort(opts.host, opts.port)}`),
     keys: await JwtKeySet.load(join(dataDir, "jwt")),
   };
+  const tenants = new TenantManager(storage, { issuer, caPem: pki.ca.certPem });
   const metrics = new ApiserverMetrics();
   const sinks: AuditSink[] = [
     logSink({ path: opts.auditLogPath ?? join(dataDir, "audit.log"), metrics: metrics.audit }),

@@ -10,6 +10,7 @@ import type { TenantInstance } from "../tenancy/instance.ts";
 import { ClusterRoleAggregationController } from "./clusterrole-aggregation.controller.ts";
 import { GarbageCollector } from "./garbage-collector.controller.ts";
 import { ResourceQuotaController } from "./resource-quota.controller.ts";
+import { ServiceAccountTokenController } from "./serviceaccount-token.controller.ts";
 import { defaultControllerLogger, logKeys } from "./log.ts";
 import { NamespaceController, type NamespaceControllerOptions } from "./namespace.controller.ts";
 import type { WorkQueueOptions } from "./work-queue.ts";
@@ -27,6 +28,8 @@ export interface TenantControllers {
   readonly namespaces: NamespaceController;
   readonly aggregation: ClusterRoleAggregationController;
   readonly quotas: ResourceQuotaController;
+  /** Present when the tenant has a token signer (legacy Secret-based tokens). */
+  readonly tokens: ServiceAccountTokenController | undefined;
   /** Stops them all (idempotent): no reconcile runs and no timer is left once it resolves. */
   stop(): Promise<void>;
 }
@@ -67,12 +70,17 @@ export function startTenantControllers(
   aggregation.start();
   quotas.start();
   policyStatus.start();
+  const signing = instance.tokenSigning;
+  const tokens =
+    signing === undefined ? undefined : new ServiceAccountTokenController(instance, signing, log);
+  tokens?.start();
   let stopping: Promise<void> | undefined;
   return {
     garbageCollector,
     namespaces,
     aggregation,
     quotas,
+    tokens,
     stop: () =>
       (stopping ??= Promise.all([
         garbageCollector.stop(),
@@ -80,6 +88,7 @@ export function startTenantControllers(
         aggregation.stop(),
         quotas.stop(),
         policyStatus.stop(),
+        tokens?.stop(),
       ]).then(() => undefined)),
   };
 }

@@ -33,6 +33,7 @@ import {
   type Authorizer,
 } from "../authz/index.ts";
 import type { TenantPolicy } from "./policy.ts";
+import type { TokenSigning } from "../controllers/serviceaccount-token.controller.ts";
 
 export interface Tenant {
   /** `root`, `acme` or `acme:web`. */
@@ -106,6 +107,8 @@ export class TenantInstance {
     readonly tenant: Tenant,
     readonly storage: Storage,
     onFailure: (err: Error) => void,
+    /** Signs legacy ServiceAccount token Secrets (absent: none are filled in). */
+    readonly tokenSigning?: TokenSigning,
   ) {
     this.cache = new TenantCache(storage, { uid: tenant.uid }, undefined, (err) => {
       // A failed cache drops the instance: its controllers stop with it (no timers left behind).
@@ -218,7 +221,10 @@ export class TenantManager {
   private readonly tenants = new Map<string, Tenant>([[rootTenant.name, rootTenant]]);
   private readonly instances = new Map<string, Promise<TenantInstance>>();
 
-  constructor(private readonly storage: Storage) {}
+  constructor(
+    private readonly storage: Storage,
+    private readonly tokenSigning?: TokenSigning,
+  ) {}
 
   /** Registers a tenant (until the ControlPlane registry does it). */
   addTenant(tenant: Tenant): void {
@@ -232,7 +238,12 @@ export class TenantManager {
   instance(tenant: Tenant): Promise<TenantInstance> {
     let p = this.instances.get(tenant.uid);
     if (p === undefined) {
-      const inst = new TenantInstance(tenant, this.storage, () => this.instances.delete(tenant.uid));
+      const inst = new TenantInstance(
+        tenant,
+        this.storage,
+        () => this.instances.delete(tenant.uid),
+        this.tokenSigning,
+      );
       p = inst.start().then(() => inst);
       p.catch(() => this.instances.delete(tenant.uid));
       this.instances.set(tenant.uid, p);
