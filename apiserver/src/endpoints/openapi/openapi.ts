@@ -48,56 +48,12 @@ const builtin = createRequire(import.meta.url)("./builtin-schemas.json") as Buil
  * Upstream's OpenAPI v3 component schemas of the built-in kinds Multiplane serves, keyed by
  * component name (`io.k8s.api.core.v1.ConfigMap`). Shared by every caller: never mutate.
  */
-export const builtinSchemas: Readonly<Record<string, Schema>> = withNewerFields(builtin.schemas);
-
-/**
- * Fields Kubernetes added after the upstream snapshot the schemas come from (~1.27; no npm
- * package ships 1.32's document). Without them the server would prune these fields as
- * unknown. Each entry names the release that added it; drop this when the source is newer.
- */
-function withNewerFields(schemas: Readonly<Record<string, Schema>>): Readonly<Record<string, Schema>> {
-  const crdVersion =
-    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion";
-  const selectableField = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.SelectableField";
-  const version = schemas[crdVersion];
-  if (version === undefined || schemas[selectableField] !== undefined) return schemas;
-  const properties = (version["properties"] ?? {}) as Record<string, Schema>;
-  return {
-    ...schemas,
-    // 1.30: CRD selectable fields (KEP-4358), GA in 1.32.
-    [selectableField]: {
-      description:
-        "SelectableField specifies the JSON path of a field that may be used with field selectors.",
-      properties: {
-        jsonPath: {
-          description:
-            "jsonPath is a simple JSON path which is evaluated against each custom resource to produce a field selector value.",
-          type: "string",
-        },
-      },
-      required: ["jsonPath"],
-      type: "object",
-    },
-    [crdVersion]: {
-      ...version,
-      properties: {
-        ...properties,
-        selectableFields: {
-          description:
-            "selectableFields specifies paths to fields that may be used as field selectors. A maximum of 8 selectable fields are allowed.",
-          items: { $ref: `#/components/schemas/${selectableField}` },
-          type: "array",
-          "x-kubernetes-list-type": "atomic",
-        },
-      },
-    },
-  };
-}
+export const builtinSchemas: Readonly<Record<string, Schema>> = builtin.schemas;
 
 /** Built-in kinds (schema names) whose DELETE answers the deleted object instead of a Status. */
 export const deleteReturnsObject: ReadonlySet<string> = new Set(builtin.deleteReturnsObject);
 
-/** Which package and file the built-in schemas were cut from, and which kinds it lacked. */
+/** Which package and file the built-in schemas were cut from, what it lacked and what the overlay added. */
 export const builtinSchemasSource: Schema = builtin.source;
 
 const SCHEMA_PREFIX = schemaRefPrefix;
