@@ -32,6 +32,16 @@ function defaultWebhooks(obj: KubeObject, mutating: boolean): void {
   }
 }
 
+/** SetDefaults_MatchResources (and SetDefaults_Rule on its rules), for policies and bindings. */
+function defaultMatchResources(mr: unknown): void {
+  if (!isObj(mr)) return;
+  mr["matchPolicy"] ??= "Equivalent";
+  mr["namespaceSelector"] ??= {};
+  mr["objectSelector"] ??= {};
+  for (const r of [...objects(mr["resourceRules"]), ...objects(mr["excludeResourceRules"])])
+    r["scope"] ??= "*";
+}
+
 const defaulters: Record<string, (obj: KubeObject) => void> = {
   "/Secret": (o) => {
     o["type"] ??= "Opaque";
@@ -76,6 +86,14 @@ const defaulters: Record<string, (obj: KubeObject) => void> = {
   "admissionregistration.k8s.io/ValidatingAdmissionPolicy": (o) => {
     const spec = isObj(o["spec"]) ? o["spec"] : undefined;
     if (spec) spec["failurePolicy"] ??= "Fail";
+    defaultMatchResources(spec?.["matchConstraints"]);
+  },
+  "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding": (o) => {
+    const spec = isObj(o["spec"]) ? o["spec"] : undefined;
+    defaultMatchResources(spec?.["matchResources"]);
+    // SetDefaults_ParamRef.
+    const paramRef = spec?.["paramRef"];
+    if (isObj(paramRef)) paramRef["parameterNotFoundAction"] ??= "Deny";
   },
 };
 
