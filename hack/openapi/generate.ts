@@ -15,6 +15,11 @@
 // its api/kubernetes.io.json is the Kubernetes swagger.json converted to OpenAPI 3.0 with every
 // description and x-kubernetes-* extension kept. The output is deterministic: keys sorted,
 // formatted with the repository's Prettier settings, so `--check` can prove it is reproducible.
+//
+// That document is ~v1.27. Schemas Kubernetes added up to v1.32 for kinds Multiplane serves come
+// from a hand-written, reviewed overlay (hack/openapi/kube-1.32.overlay.json, each entry naming
+// the API reference page it follows). An overlay entry fills a gap only: the source wins where
+// it has the schema or property, and the output records which entries were used.
 
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
@@ -37,6 +42,7 @@ const SOURCE_FILE = "api/kubernetes.io.json";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const defaultOut = join(repoRoot, "apiserver/src/endpoints/openapi/builtin-schemas.json");
+const OVERLAY_FILE = "hack/openapi/kube-1.32.overlay.json";
 
 /** The kinds Multiplane serves: their schemas, their List kinds' and everything referenced. */
 const SERVED_KINDS: readonly (readonly [group: string, version: string, kinds: readonly string[]])[] = [
@@ -350,13 +356,91 @@ function typeMeta(schemas: Record<string, JsonObject>): JsonObject {
   return { apiVersion, kind };
 }
 
+// ---- the overlay of newer schemas ----------------------------------------------------------
+
+interface OverlayEntry {
+  readonly since: string;
+  readonly source: string;
+  readonly schema: JsonObject;
+}
+
+interface Overlay {
+  readonly schemas: Record<string, OverlayEntry>;
+  readonly properties: Record<string, Record<string, OverlayEntry>>;
+}
+
+function overlayEntry(where: string, value: Json | undefined): OverlayEntry {
+  if (
+    !isObject(value) ||
+    typeof value["since"] !== "string" ||
+    typeof value["source"] !== "string" ||
+    !isObject(value["schema"])
+  ) {
+    throw new Error(`${OVERLAY_FILE}: ${where} needs "since", "source" and "schema"`);
+  }
+  return { since: value["since"], source: value["source"], schema: value["schema"] };
+}
+
+function readOverlay(): Overlay {
+  const doc = readJson(join(repoRoot, OVERLAY_FILE));
+  const schemas: Record<string, OverlayEntry> = {};
+  const properties: Record<string, Record<string, OverlayEntry>> = {};
+  const docSchemas = isObject(doc["schemas"]) ? doc["schemas"] : {};
+  for (const [name, entry] of Object.entries(docSchemas)) schemas[name] = overlayEntry(name, entry);
+  const docProperties = isObject(doc["properties"]) ? doc["properties"] : {};
+  for (const [name, props] of Object.entries(docProperties)) {
+    if (!isObject(props)) throw new Error(`${OVERLAY_FILE}: properties.${name} is not an object`);
+    properties[name] = Object.fromEntries(
+      Object.entries(props).map(([prop, entry]) => [prop, overlayEntry(`${name}.${prop}`, entry)]),
+    );
+  }
+  return { schemas, properties };
+}
+
+/**
+ * Adds the overlay's schemas and properties the source lacks (normalised like the source) and
+ * answers what it added and which entries the source already has (to delete from the overlay).
+ */
+function applyOverlay(
+  schemas: Record<string, JsonObject>,
+  overlay: Overlay,
+): { added: string[]; superseded: string[] } {
+  const added: string[] = [];
+  const superseded: string[] = [];
+  for (const [name, entry] of Object.entries(overlay.schemas).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (schemas[name] !== undefined) {
+      superseded.push(name);
+      continue;
+    }
+    schemas[name] = toV3(entry.schema) as JsonObject;
+    added.push(`${name} (${entry.since})`);
+  }
+  for (const [name, props] of Object.entries(overlay.properties).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const target = schemas[name];
+    if (target === undefined)
+      throw new Error(`${OVERLAY_FILE}: ${name} is in neither the source nor the overlay`);
+    const existing = isObject(target["properties"]) ? target["properties"] : {};
+    const merged: JsonObject = { ...existing };
+    for (const [prop, entry] of Object.entries(props).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (existing[prop] !== undefined) {
+        superseded.push(`${name}.${prop}`);
+        continue;
+      }
+      merged[prop] = toV3(entry.schema);
+      added.push(`${name}.${prop} (${entry.since})`);
+    }
+    schemas[name] = { ...target, properties: merged };
+  }
+  return { added, superseded };
+}
+
 // ---- main -------------------------------------------------------------------------------
 
 export async function generate(args: {
   spec?: string | undefined;
   modules?: string | undefined;
   out: string;
-}): Promise<{ text: string; missing: string[] }> {
+}): Promise<{ text: string; missing: string[]; superseded: string[] }> {
   const { specPath, origin } = locateSource(args);
   const raw = readSource(specPath, origin);
   const source: Source = {
@@ -366,10 +450,11 @@ export async function generate(args: {
     ),
     paths: Object.fromEntries(Object.entries(raw.paths).map(([p, item]) => [p, toV3(item) as JsonObject])),
   };
+  const { added, superseded } = applyOverlay(source.schemas, readOverlay());
   const { roots, missing } = selectRoots(source);
   const schemas = closure(source.schemas, roots);
   const output: JsonObject = {
-    source: { ...origin, missing },
+    source: { ...origin, missing, overlay: { file: OVERLAY_FILE, added } },
     typeMeta: typeMeta(schemas),
     parameters: extractParameters(source),
     deleteReturnsObject: deleteReturnsObject(source, schemas),
@@ -378,7 +463,7 @@ export async function generate(args: {
   const json = JSON.stringify(sortKeys(output));
   const config = (await prettier.resolveConfig(args.out)) ?? {};
   const text = await prettier.format(json, { ...config, filepath: args.out });
-  return { text, missing };
+  return { text, missing, superseded };
 }
 
 async function main(): Promise<number> {
@@ -391,8 +476,9 @@ async function main(): Promise<number> {
     },
   });
   const out = resolve(values.out ?? defaultOut);
-  const { text, missing } = await generate({ spec: values.spec, modules: values.modules, out });
-  for (const m of missing) console.error(`warning: the source has no schema for ${m}`);
+  const { text, missing, superseded } = await generate({ spec: values.spec, modules: values.modules, out });
+  for (const m of missing) console.error(`warning: neither the source nor the overlay has a schema for ${m}`);
+  for (const s of superseded) console.error(`note: the source now has ${s}; delete it from ${OVERLAY_FILE}`);
   if (values.check) {
     let committed = "";
     try {

@@ -4,7 +4,8 @@
 // create generators (protobuf bodies) and delete. Each test reads the state back.
 //
 // Known gaps (upstream behaviour Multiplane does not have yet):
-// - /openapi/v2 is not served (`kubectl explain --output=plaintext-openapiv2`).
+// - /openapi/v2 is served as JSON only, not as the protobuf that
+//   `kubectl explain --output=plaintext-openapiv2` asks for (see openapi.test.ts).
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

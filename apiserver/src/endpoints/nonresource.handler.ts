@@ -126,13 +126,28 @@ export async function handleNonResource(
     if (!index.servesGroupVersion(g!, v)) throw resourceNotFound();
     return plain(apiResourceList(index, g!, v));
   }
-  if (p === "/openapi/v3" || p.startsWith("/openapi/v3/")) {
-    const res = serveOpenAPI(p, query, headers["if-none-match"], (await instance()).resources);
+  if (p === "/openapi/v2" || p === "/openapi/v3" || p.startsWith("/openapi/v3/")) {
+    const request = {
+      accept: headers.accept,
+      ifNoneMatch: headers["if-none-match"],
+      ifModifiedSince: headers["if-modified-since"],
+    };
+    const res = serveOpenAPI(p, query, request, (await instance()).resources);
     return { status: res.status, body: res.body, headers: res.headers };
   }
   if (p === "/") {
     return plain({
-      paths: ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version", "/openapi/v3"],
+      paths: [
+        "/api",
+        "/api/v1",
+        "/apis",
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/version",
+        "/openapi/v2",
+        "/openapi/v3",
+      ],
     });
   }
   throw resourceNotFound();

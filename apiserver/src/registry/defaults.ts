@@ -32,6 +32,16 @@ function defaultWebhooks(obj: KubeObject, mutating: boolean): void {
   }
 }
 
+/** SetDefaults_MatchResources (and SetDefaults_Rule on its rules), for policies and bindings. */
+function defaultMatchResources(mr: unknown): void {
+  if (!isObj(mr)) return;
+  mr["matchPolicy"] ??= "Equivalent";
+  mr["namespaceSelector"] ??= {};
+  mr["objectSelector"] ??= {};
+  for (const r of [...objects(mr["resourceRules"]), ...objects(mr["excludeResourceRules"])])
+    r["scope"] ??= "*";
+}
+
 const defaulters: Record<string, (obj: KubeObject) => void> = {
   "/Secret": (o) => {
     o["type"] ??= "Opaque";
@@ -75,25 +85,17 @@ const defaulters: Record<string, (obj: KubeObject) => void> = {
   "admissionregistration.k8s.io/ValidatingWebhookConfiguration": (o) => defaultWebhooks(o, false),
   "admissionregistration.k8s.io/ValidatingAdmissionPolicy": (o) => {
     const spec = isObj(o["spec"]) ? o["spec"] : undefined;
-    if (spec === undefined) return;
-    spec["failurePolicy"] ??= "Fail";
-    if (isObj(spec["matchConstraints"])) defaultMatchResources(spec["matchConstraints"]);
+    if (spec) spec["failurePolicy"] ??= "Fail";
+    defaultMatchResources(spec?.["matchConstraints"]);
   },
   "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding": (o) => {
     const spec = isObj(o["spec"]) ? o["spec"] : undefined;
-    if (spec === undefined) return;
-    if (isObj(spec["matchResources"])) defaultMatchResources(spec["matchResources"]);
-    if (isObj(spec["paramRef"])) spec["paramRef"]["parameterNotFoundAction"] ??= "Deny";
+    defaultMatchResources(spec?.["matchResources"]);
+    // SetDefaults_ParamRef.
+    const paramRef = spec?.["paramRef"];
+    if (isObj(paramRef)) paramRef["parameterNotFoundAction"] ??= "Deny";
   },
 };
-
-/** SetDefaults_MatchResources and its rules' scope. */
-function defaultMatchResources(m: Record<string, unknown>): void {
-  m["matchPolicy"] ??= "Equivalent";
-  m["namespaceSelector"] ??= {};
-  m["objectSelector"] ??= {};
-  for (const r of [...objects(m["resourceRules"]), ...objects(m["excludeResourceRules"])]) r["scope"] ??= "*";
-}
 
 export function applyDefaults(def: ResourceDef, obj: KubeObject): void {
   if (def.crd !== undefined) return;

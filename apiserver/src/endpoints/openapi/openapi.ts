@@ -48,56 +48,12 @@ const builtin = createRequire(import.meta.url)("./builtin-schemas.json") as Buil
  * Upstream's OpenAPI v3 component schemas of the built-in kinds Multiplane serves, keyed by
  * component name (`io.k8s.api.core.v1.ConfigMap`). Shared by every caller: never mutate.
  */
-export const builtinSchemas: Readonly<Record<string, Schema>> = withNewerFields(builtin.schemas);
-
-/**
- * Fields Kubernetes added after the upstream snapshot the schemas come from (~1.27; no npm
- * package ships 1.32's document). Without them the server would prune these fields as
- * unknown. Each entry names the release that added it; drop this when the source is newer.
- */
-function withNewerFields(schemas: Readonly<Record<string, Schema>>): Readonly<Record<string, Schema>> {
-  const crdVersion =
-    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionVersion";
-  const selectableField = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.SelectableField";
-  const version = schemas[crdVersion];
-  if (version === undefined || schemas[selectableField] !== undefined) return schemas;
-  const properties = (version["properties"] ?? {}) as Record<string, Schema>;
-  return {
-    ...schemas,
-    // 1.30: CRD selectable fields (KEP-4358), GA in 1.32.
-    [selectableField]: {
-      description:
-        "SelectableField specifies the JSON path of a field that may be used with field selectors.",
-      properties: {
-        jsonPath: {
-          description:
-            "jsonPath is a simple JSON path which is evaluated against each custom resource to produce a field selector value.",
-          type: "string",
-        },
-      },
-      required: ["jsonPath"],
-      type: "object",
-    },
-    [crdVersion]: {
-      ...version,
-      properties: {
-        ...properties,
-        selectableFields: {
-          description:
-            "selectableFields specifies paths to fields that may be used as field selectors. A maximum of 8 selectable fields are allowed.",
-          items: { $ref: `#/components/schemas/${selectableField}` },
-          type: "array",
-          "x-kubernetes-list-type": "atomic",
-        },
-      },
-    },
-  };
-}
+export const builtinSchemas: Readonly<Record<string, Schema>> = builtin.schemas;
 
 /** Built-in kinds (schema names) whose DELETE answers the deleted object instead of a Status. */
 export const deleteReturnsObject: ReadonlySet<string> = new Set(builtin.deleteReturnsObject);
 
-/** Which package and file the built-in schemas were cut from, and which kinds it lacked. */
+/** Which package and file the built-in schemas were cut from, what it lacked and what the overlay added. */
 export const builtinSchemasSource: Schema = builtin.source;
 
 const SCHEMA_PREFIX = schemaRefPrefix;
@@ -202,6 +158,12 @@ export interface ResourceDescription {
 export interface DocumentOptions {
   /** `info.version` of built-in documents; kube-apiserver publishes "unversioned" in its repository. */
   readonly infoVersion?: string;
+  /**
+   * Give custom resources the schema kube's OpenAPI v2 builder gives them (what v2 cannot
+   * express stripped: see {@link toStructuralOpenAPIV2}) instead of the v3 one. Set by
+   * buildOpenAPIV2Document (openapi-v2.builder.ts), which converts the rest itself.
+   */
+  readonly v2?: boolean;
 }
 
 // ---- index and hash --------------------------------------------------------------------------
@@ -785,13 +747,67 @@ function visitStructural(node: unknown, visit: (node: MutableSchema) => void): v
   visit(node);
 }
 
-/** buildKubeNative: the CRD schema with kube's TypeMeta, ObjectMeta and GVK. */
-function customResourceSchema(r: ResourceDescription): Schema {
+/**
+ * apiextensions' ToStructuralOpenAPIV2 on one node, before its children are visited (the
+ * structural Visitor's order): OpenAPI v2 has no junctors and no `nullable`, and kubectl's v2
+ * model breaks on untyped values with fields and on arrays without items.
+ */
+function toStructuralOpenAPIV2(node: MutableSchema): void {
+  for (const junctor of ["allOf", "oneOf", "anyOf", "not"]) delete node[junctor];
+  const preserveUnknown = node["x-kubernetes-preserve-unknown-fields"] === true;
+  if (node["nullable"] === true) {
+    delete node["type"];
+    delete node["nullable"];
+    delete node["items"];
+    delete node["properties"];
+  }
+  if (preserveUnknown) {
+    delete node["items"];
+    delete node["properties"];
+  }
+  if (node["items"] === undefined && node["type"] === "array") delete node["type"];
+  if (preserveUnknown && node["type"] === "object") delete node["type"];
+  const properties = node["properties"];
+  if (isObject(properties) && Array.isArray(node["required"])) {
+    const nullable = new Set(
+      Object.entries(properties)
+        .filter(([, p]) => isObject(p) && p["nullable"] === true)
+        .map(([name]) => name),
+    );
+    const required = (node["required"] as unknown[]).filter((n) => !nullable.has(n as string));
+    if (required.length === 0) delete node["required"];
+    else node["required"] = required;
+  }
+  const additional = node["additionalProperties"];
+  if (isObject(additional) && additional["nullable"] === true) delete node["required"];
+}
+
+/** visitStructural's counterpart for ToStructuralOpenAPIV2: parents before children. */
+function visitStructuralPreOrder(node: unknown, visit: (node: MutableSchema) => void): void {
+  if (!isObject(node)) return;
+  visit(node);
+  visitStructuralPreOrder(node["items"], visit);
+  const properties = node["properties"];
+  if (isObject(properties)) for (const p of Object.values(properties)) visitStructuralPreOrder(p, visit);
+  visitStructuralPreOrder(node["additionalProperties"], visit);
+}
+
+/**
+ * buildKubeNative: the CRD schema with kube's TypeMeta, ObjectMeta and GVK. For v2, a schema
+ * that preserves unknown fields at its root is published as a bare object (kubectl's v2 model
+ * would otherwise forbid every field it does not list), and the rest is made v2-expressible.
+ */
+function customResourceSchema(r: ResourceDescription, v2: boolean): Schema {
   const gvk = { group: r.group, version: r.version, kind: r.kind };
-  if (r.schema === undefined) return { type: "object", "x-kubernetes-group-version-kind": gvkExtension(gvk) };
+  const bare = { type: "object", "x-kubernetes-group-version-kind": gvkExtension(gvk) };
+  if (r.schema === undefined) return bare;
+  if (v2 && r.schema["x-kubernetes-preserve-unknown-fields"] === true) return bare;
   const schema = structuredClone<MutableSchema>(r.schema);
+  if (v2) visitStructuralPreOrder(schema, toStructuralOpenAPIV2);
   visitStructural(schema, (node) => {
-    unfoldIntOrString(node);
+    // v2 has no anyOf to unfold int-or-string into, and no properties on preserving nodes.
+    if (v2 && node["x-kubernetes-preserve-unknown-fields"] === true) return;
+    if (!v2) unfoldIntOrString(node);
     addEmbeddedProperties(node);
   });
   const properties = isObject(schema["properties"]) ? schema["properties"] : {};
@@ -823,12 +839,12 @@ function customListSchema(r: ResourceDescription, itemSchema: string): Schema {
   };
 }
 
-function publish(r: ResourceDescription, lookup: SchemaLookup): Publication {
+function publish(r: ResourceDescription, lookup: SchemaLookup, v2: boolean): Publication {
   const watch = (r.verbs ?? ALL_VERBS).includes("watch");
   if (r.schemaName === undefined) {
     const kindSchema = customResourceSchemaName(r.group, r.version, r.kind);
     const listSchema = customResourceSchemaName(r.group, r.version, r.listKind);
-    lookup.local.set(kindSchema, customResourceSchema(r));
+    lookup.local.set(kindSchema, customResourceSchema(r, v2));
     lookup.local.set(listSchema, customListSchema(r, kindSchema));
     return { resource: r, custom: true, kindSchema, listSchema, watch };
   }
@@ -873,7 +889,7 @@ export function buildOpenAPIV3Document(
     if (r.group !== gv.group || r.version !== gv.version) {
       throw new Error(`resource ${r.plural} is in ${groupVersionPath(r)}, not ${groupVersionPath(gv)}`);
     }
-    const pub = publish(r, lookup);
+    const pub = publish(r, lookup, options.v2 === true);
     anyBuiltin ||= !pub.custom;
     Object.assign(paths, resourcePaths(pub, lookup));
   }
