@@ -1,6 +1,6 @@
 // Admission through the real kubectl: a tenant's own mutating and validating webhooks (real
 // HTTPS servers started here, trusted through caBundle) and a ValidatingAdmissionPolicy with
-// params from a ConfigMap, each with kube's answers.
+// params from a ConfigMap, each with kube's answers; TokenReview of a ServiceAccount token.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -264,5 +264,32 @@ describe("ValidatingAdmissionPolicy through kubectl", () => {
       status?: { observedGeneration?: number };
     };
     assert.equal(policy.status?.observedGeneration, policy.metadata.generation);
+  });
+});
+describe("TokenReview", () => {
+  test("reviews a ServiceAccount token of the tenant", async () => {
+    await mp.kubectl(["create", "serviceaccount", "reviewed"]);
+    const token = (await mp.kubectl(["create", "token", "reviewed"])).trim();
+    const review = JSON.parse(
+      await mp.kubectl(["create", "--raw", "/apis/authentication.k8s.io/v1/tokenreviews", "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenReview",
+          spec: { token },
+        }),
+      }),
+    ) as { status: { authenticated: boolean; user: { username: string; groups: string[] } } };
+    assert.equal(review.status.authenticated, true);
+    assert.equal(review.status.user.username, "system:serviceaccount:default:reviewed");
+    const bad = JSON.parse(
+      await mp.kubectl(["create", "--raw", "/apis/authentication.k8s.io/v1/tokenreviews", "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenReview",
+          spec: { token: "not-a-token" },
+        }),
+      }),
+    ) as { status: { authenticated?: boolean } };
+    assert.notEqual(bad.status.authenticated, true);
   });
 });
