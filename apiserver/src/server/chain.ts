@@ -118,12 +118,37 @@ function sendResponse(res: ServerResponse, method: string, response: Response): 
   res.writeHead(response.status, {
     "Content-Type": response.output?.contentType ?? "application/json",
     "Cache-Control": "no-cache, private",
-    ...(response.warnings?.length
-      ? { Warning: response.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") }
-      : {}),
+    ...(response.warnings?.length ? { Warning: warningHeaders(response.warnings) } : {}),
     ...response.headers,
   });
   res.end(method === "HEAD" ? undefined : body);
+}
+
+/** kube's warning recorder limits: 4 KiB of warnings in all, each cut to 256 characters past that. */
+const maxWarningsLength = 4096;
+const truncatedWarningLength = 256;
+
+/**
+ * The Warning header values of a response (RFC 7234 `299 - "text"`, one per warning, as kube
+ * writes them): deduplicated; when they exceed 4 KiB each is truncated to 256 characters, and
+ * what still does not fit is left out.
+ */
+export function warningHeaders(warnings: readonly string[]): string[] {
+  let unique = [...new Set(warnings.filter((w) => w !== ""))];
+  const total = (ws: readonly string[]) => ws.reduce((n, w) => n + [...w].length, 0);
+  if (total(unique) > maxWarningsLength) {
+    unique = unique.map((w) =>
+      [...w].length > truncatedWarningLength ? [...w].slice(0, truncatedWarningLength).join("") : w,
+    );
+  }
+  const kept: string[] = [];
+  let size = 0;
+  for (const w of unique) {
+    size += [...w].length;
+    if (size > maxWarningsLength) break;
+    kept.push(w);
+  }
+  return kept.map((w) => `299 - ${JSON.stringify(w)}`);
 }
 
 /** Runs one request through every stage, in order. Never throws. */
