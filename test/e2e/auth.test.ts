@@ -146,6 +146,47 @@ describe("RBAC through kubectl", () => {
     assert.match(out, /\[\/api\/\*\]\s+\[\]\s+\[get\]/);
   });
 
+  test("SubjectAccessReview and LocalSubjectAccessReview answer for another user, and refuse bad specs", async () => {
+    const sar = (body: object, path = "/apis/authorization.k8s.io/v1/subjectaccessreviews") =>
+      mp.kubectl(["create", "--raw", path, "-f", "-"], { input: JSON.stringify(body) });
+    const asAlice = JSON.parse(
+      await sar({
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: {
+          user: "alice",
+          groups: ["dev"],
+          resourceAttributes: { namespace: "team", verb: "list", resource: "configmaps" },
+        },
+      }),
+    ) as { status: { allowed: boolean; reason?: string } };
+    assert.equal(asAlice.status.allowed, true);
+    assert.match(asAlice.status.reason ?? "", /RBAC: allowed by RoleBinding "alice-reads\/team"/);
+    const local = JSON.parse(
+      await sar(
+        {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "LocalSubjectAccessReview",
+          metadata: { namespace: "team" },
+          spec: {
+            user: "alice",
+            resourceAttributes: { namespace: "team", verb: "delete", resource: "configmaps" },
+          },
+        },
+        "/apis/authorization.k8s.io/v1/namespaces/team/localsubjectaccessreviews",
+      ),
+    ) as { status: { allowed: boolean } };
+    assert.equal(local.status.allowed, false);
+    await assert.rejects(
+      sar({
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: { resourceAttributes: { verb: "get", resource: "pods" } },
+      }),
+      /spec.user: Invalid value: "": at least one of user or group must be specified/,
+    );
+  });
+
   test("auth whoami names the user and its groups", async () => {
     const out = await mp.kubectl(["auth", "whoami", "-o", "json"], { token: alice.token });
     const review = JSON.parse(out) as {

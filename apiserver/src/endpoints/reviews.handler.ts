@@ -77,12 +77,7 @@ export async function answerReview(
     }
     case "SubjectAccessReview": {
       const s = spec<AccessReviewSpec>(body);
-      const errors = oneAttributeKindErrors(s);
-      if ((s.user ?? "") === "" && (s.groups ?? []).length === 0) {
-        errors.push(
-          fieldInvalid("spec.user", s.user ?? "", "at least one of user or group must be specified"),
-        );
-      }
+      const errors = [...oneAttributeKindErrors(s), ...subjectErrors(s)];
       if (errors.length > 0) throw invalid({ group: def.group, kind: def.kind }, "", errors);
       review["status"] = await accessStatus(req.instance, attributesFrom(subjectOf(s), s));
       return review;
@@ -115,11 +110,7 @@ export async function answerReview(
           ),
         );
       }
-      if ((s.user ?? "") === "" && (s.groups ?? []).length === 0) {
-        errors.push(
-          fieldInvalid("spec.user", s.user ?? "", "at least one of user or group must be specified"),
-        );
-      }
+      errors.push(...subjectErrors(s));
       if (errors.length > 0) throw invalid({ group: def.group, kind: def.kind }, "", errors);
       review["status"] = await accessStatus(req.instance, attributesFrom(subjectOf(s), s));
       return review;
@@ -156,6 +147,12 @@ function oneAttributeKindErrors(s: AccessReviewSpec): FieldError[] {
     return [fieldInvalid("spec.resourceAttributes", new GoRepr("nil"), message)];
   }
   return [];
+}
+
+/** A (Local)SubjectAccessReview must name a user or a group. */
+function subjectErrors(s: AccessReviewSpec): FieldError[] {
+  if ((s.user ?? "") !== "" || (s.groups ?? []).length > 0) return [];
+  return [fieldInvalid("spec.user", s.user ?? "", "at least one of user or group must be specified")];
 }
 
 function requireOneAttributeKind(def: ResourceDef, s: AccessReviewSpec): void {
