@@ -221,6 +221,11 @@ describe("audit", () => {
     assert.match(metrics.body, /apiserver_request_duration_seconds_bucket\{/);
     assert.match(metrics.body, /apiserver_current_inflight_requests\{request_kind="mutating"\}/);
     assert.match(metrics.body, /authentication_attempts\{result="success"\}/);
+    assert.match(
+      metrics.body,
+      /apiserver_admission_step_admission_duration_seconds_count\{[^}]*operation="CREATE"[^}]*\} \d+/,
+    );
+    assert.match(metrics.body, /authorization_attempts_total\{result="allowed"\}/);
     assert.match(metrics.body, /multiplane_tenant_requests_total\{tenant="root"\}/);
   });
 });

@@ -15,6 +15,7 @@ let mp: TestMultiplane;
 let ca: CertKeyPair;
 let issuerServer: Server;
 let sarServer: Server;
+let tokenReviewServer: Server;
 let issuerURL: string;
 let signingKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 let jwk: JWK;
@@ -69,6 +70,21 @@ before(async () => {
     });
   });
   const sarURL = await listen(sarServer);
+  // A TokenReview service that knows one opaque token.
+  tokenReviewServer = createServer({ key: serving.keyPem, cert: serving.certPem }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const review = JSON.parse(Buffer.concat(chunks).toString()) as { spec: { token: string } };
+      const status =
+        review.spec.token === "opaque-hooked-token"
+          ? { authenticated: true, user: { username: "hooked", uid: "h-1", groups: ["hook-users"] } }
+          : { authenticated: false };
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ ...review, status }));
+    });
+  });
+  const tokenReviewURL = await listen(tokenReviewServer);
 
   mp = await startMultiplane();
   mp.tenants.addTenant({
@@ -85,6 +101,7 @@ before(async () => {
         },
       ],
       authorizationWebhook: { url: `${sarURL}/authorize`, caPem: ca.certPem },
+      tokenWebhook: { url: `${tokenReviewURL}/review`, certificateAuthority: ca.certPem },
     },
   });
   mp.tenants.addTenant({ name: "pol-other", uid: "9a1c3a52-0000-4000-8000-0000000000bb" });
@@ -93,6 +110,7 @@ after(async () => {
   await mp?.destroy();
   issuerServer?.close();
   sarServer?.close();
+  tokenReviewServer?.close();
 });
 
 const idToken = (claims: Record<string, unknown>, audience = "multiplane-pol") =>
@@ -125,6 +143,17 @@ describe("a tenant's own policy", () => {
     assert.match(elsewhere.out, /Unauthorized|must be logged in/);
     const wrongAudience = await idToken({ email: "alice@example.com" }, "someone-else");
     assert.equal((await outcome(["auth", "whoami"], { token: wrongAudience, tenant: "pol" })).ok, false);
+  });
+
+  test("its TokenReview webhook authenticates opaque tokens there, and nowhere else", async () => {
+    const token = "opaque-hooked-token";
+    const who = JSON.parse(await mp.kubectl(["auth", "whoami", "-o", "json"], { token, tenant: "pol" })) as {
+      status: { userInfo: { username: string; uid: string; groups: string[] } };
+    };
+    assert.equal(who.status.userInfo.username, "hooked");
+    assert.deepEqual(who.status.userInfo.groups, ["hook-users", "system:authenticated"]);
+    assert.equal((await outcome(["auth", "whoami"], { token, tenant: "pol-other" })).ok, false);
+    assert.equal((await outcome(["auth", "whoami"], { token: "unknown-token", tenant: "pol" })).ok, false);
   });
 
   test("its authorization webhook allows where RBAC is silent, and its denial is final", async () => {

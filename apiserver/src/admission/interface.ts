@@ -72,17 +72,43 @@ export interface Admission {
   validate(a: AdmissionAttributes): Promise<void>;
 }
 
+/** Told how long each admission step took and whether it refused (the admission metrics). */
+export type AdmissionObserver = (step: {
+  readonly type: "admit" | "validate";
+  readonly operation: Operation;
+  readonly rejected: boolean;
+  readonly durationSeconds: number;
+}) => void;
+
 /** Runs plugins in their order: mutating ones one after another, validating ones likewise. */
-export function admissionChain(plugins: readonly AdmissionPlugin[]): Admission {
+export function admissionChain(plugins: readonly AdmissionPlugin[], observe?: AdmissionObserver): Admission {
   const mutating = plugins.filter((p) => p.admit !== undefined);
   const validating = plugins.filter((p) => p.validate !== undefined);
+  const timed = async (type: "admit" | "validate", a: AdmissionAttributes, run: () => Promise<void>) => {
+    if (observe === undefined) return run();
+    const started = performance.now();
+    let rejected = true;
+    try {
+      await run();
+      rejected = false;
+    } finally {
+      observe({
+        type,
+        operation: a.operation,
+        rejected,
+        durationSeconds: (performance.now() - started) / 1000,
+      });
+    }
+  };
   return {
-    async admit(a) {
-      for (const p of mutating) if (p.handles(a.operation)) await p.admit!(a);
-    },
-    async validate(a) {
-      for (const p of validating) if (p.handles(a.operation)) await p.validate!(a);
-    },
+    admit: (a) =>
+      timed("admit", a, async () => {
+        for (const p of mutating) if (p.handles(a.operation)) await p.admit!(a);
+      }),
+    validate: (a) =>
+      timed("validate", a, async () => {
+        for (const p of validating) if (p.handles(a.operation)) await p.validate!(a);
+      }),
   };
 }
 

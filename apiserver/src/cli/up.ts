@@ -96,8 +96,10 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       (opts.port === 0 ? defaultIssuer : `https://${hostPort(opts.host, opts.port)}`),
     keys: await JwtKeySet.load(join(dataDir, "jwt")),
   };
-  const tenants = new TenantManager(storage, { issuer, caPem: pki.ca.certPem });
   const metrics = new ApiserverMetrics();
+  const tenants = new TenantManager(storage, { issuer, caPem: pki.ca.certPem }, (step) =>
+    metrics.recordAdmissionStep(step),
+  );
   const sinks: AuditSink[] = [
     logSink({ path: opts.auditLogPath ?? join(dataDir, "audit.log"), metrics: metrics.audit }),
   ];

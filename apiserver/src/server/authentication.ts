@@ -89,5 +89,23 @@ export function buildAuthenticator(config: AuthenticationConfig): Authenticator 
   if (config.oidcIssuers !== undefined) authenticators.push(new OidcAuthenticator(config.oidcIssuers));
   if (config.tokenWebhook !== undefined)
     authenticators.push(new WebhookTokenAuthenticator(config.tokenWebhook));
+  authenticators.push(tenantTokenWebhooks());
   return new UnionAuthenticator(authenticators);
+}
+
+/**
+ * Each tenant's own TokenReview webhook (its policy's tokenWebhook), one authenticator per
+ * configuration object, so its answer cache lives as long as the configuration does.
+ */
+function tenantTokenWebhooks(): Authenticator {
+  const byConfig = new WeakMap<WebhookTokenOptions, WebhookTokenAuthenticator>();
+  return {
+    authenticate(req) {
+      const config = req.tenant.policy?.tokenWebhook;
+      if (config === undefined) return Promise.resolve(null);
+      let webhook = byConfig.get(config);
+      if (webhook === undefined) byConfig.set(config, (webhook = new WebhookTokenAuthenticator(config)));
+      return webhook.authenticate(req);
+    },
+  };
 }

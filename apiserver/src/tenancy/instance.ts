@@ -14,7 +14,12 @@ import { startTenantControllers, type TenantControllers } from "../controllers/i
 // [crd] The per-tenant CRD controller (names, Established, cleanup of a deleted CRD's objects).
 import { defaultControllerLogger } from "../controllers/log.ts";
 import { startCRDController, type CRDController } from "../registry/crd/crd.controller.ts";
-import { admissionChain, type Admission, type AdmissionPlugin } from "../admission/interface.ts";
+import {
+  admissionChain,
+  type Admission,
+  type AdmissionObserver,
+  type AdmissionPlugin,
+} from "../admission/interface.ts";
 import { evaluateMatchConditions } from "../admission/cel/index.ts";
 import { validatingAdmissionPolicy } from "../admission/policy/index.ts";
 import { mutatingWebhooks, validatingWebhooks } from "../admission/webhook/index.ts";
@@ -95,7 +100,7 @@ export class TenantInstance {
   /** The authorization stage's union for this tenant: system:masters, RBAC, then its webhook if any. */
   readonly authorizer: Authorizer;
   /** The tenant's admission plugins, in kube-apiserver's order (run by the registry on writes). */
-  readonly admission: Admission = admissionChain(admissionPlugins);
+  readonly admission: Admission;
   private index: ResourceIndex = new ResourceIndex(builtinResources);
   private crdRevision = -1;
   /** The tenant's namespace controller and garbage collector (controllers/), while started. */
@@ -109,7 +114,9 @@ export class TenantInstance {
     onFailure: (err: Error) => void,
     /** Signs legacy ServiceAccount token Secrets (absent: none are filled in). */
     readonly tokenSigning?: TokenSigning,
+    observeAdmission?: AdmissionObserver,
   ) {
+    this.admission = admissionChain(admissionPlugins, observeAdmission);
     this.cache = new TenantCache(storage, { uid: tenant.uid }, undefined, (err) => {
       // A failed cache drops the instance: its controllers stop with it (no timers left behind).
       void this.controllers?.stop();
@@ -224,6 +231,7 @@ export class TenantManager {
   constructor(
     private readonly storage: Storage,
     private readonly tokenSigning?: TokenSigning,
+    private readonly observeAdmission?: AdmissionObserver,
   ) {}
 
   /** Registers a tenant (until the ControlPlane registry does it). */
@@ -243,6 +251,7 @@ export class TenantManager {
         this.storage,
         () => this.instances.delete(tenant.uid),
         this.tokenSigning,
+        this.observeAdmission,
       );
       p = inst.start().then(() => inst);
       p.catch(() => this.instances.delete(tenant.uid));
