@@ -2,10 +2,6 @@
 // Multiplane server started by the test: cluster-info, explain, client-side apply, diff,
 // edit, replace, wait, server dry-run, field validation, error texts, table options, the
 // create generators (protobuf bodies) and delete. Each test reads the state back.
-//
-// Known gaps (upstream behaviour Multiplane does not have yet):
-// - /openapi/v2 is served as JSON only, not as the protobuf that
-//   `kubectl explain --output=plaintext-openapiv2` asks for (see openapi.test.ts).
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

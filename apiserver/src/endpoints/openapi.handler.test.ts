@@ -4,7 +4,13 @@ import { describe, test } from "node:test";
 import { isStatusError } from "../apierrors/status.ts";
 import { builtinResources, type ResourceDef } from "../registry/resources.ts";
 import { ResourceIndex } from "../tenancy/instance.ts";
-import { serveOpenAPI, type OpenAPIRequestHeaders } from "./openapi.handler.ts";
+import {
+  openAPIV2ProtobufContentType,
+  serveOpenAPI,
+  type OpenAPIRequestHeaders,
+  type OpenAPIResponse,
+} from "./openapi.handler.ts";
+import { decodeOpenAPIV2Protobuf } from "./openapi/openapi-v2.encoder.ts";
 import { hash } from "./openapi/openapi.ts";
 
 const none = new URLSearchParams();
@@ -29,6 +35,14 @@ function serve(path: string, request: OpenAPIRequestHeaders, index: ResourceInde
   return serveOpenAPI(path, query, request, index);
 }
 
+/** A JSON answer's body. */
+function text(res: OpenAPIResponse): string {
+  assert.equal(typeof res.body, "string");
+  return res.body as string;
+}
+
+const protobufType = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
 describe("/openapi/v2", () => {
   const index = new ResourceIndex(builtinResources);
 
@@ -37,10 +51,10 @@ describe("/openapi/v2", () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers["Content-Type"], "application/json");
     assert.equal(res.headers["Vary"], "Accept");
-    assert.equal(res.headers["ETag"], `"${hash(res.body)}"`);
+    assert.equal(res.headers["ETag"], `"${hash(text(res))}"`);
     assert.match(res.headers["ETag"] ?? "", /^"[0-9A-F]{128}"$/);
     assert.ok(res.headers["Last-Modified"]?.endsWith(" GMT"));
-    const doc = JSON.parse(res.body) as { swagger: string; paths: Record<string, unknown> };
+    const doc = JSON.parse(text(res)) as { swagger: string; paths: Record<string, unknown> };
     assert.equal(doc.swagger, "2.0");
     assert.ok(doc.paths["/api/v1/namespaces/{namespace}/configmaps"]);
   });
@@ -68,23 +82,27 @@ describe("/openapi/v2", () => {
     );
   });
 
-  test("content negotiation: JSON, or a JSON fallback behind protobuf; protobuf alone is 406", () => {
-    for (const accept of [
-      "application/json",
-      "application/json, */*",
-      "*/*",
-      "application/*",
-      "application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json",
-      "application/com.github.proto-openapi.spec.v2.v1.0+protobuf;q=0.9,application/json;q=0.8",
-    ]) {
-      assert.equal(serve("/openapi/v2", { accept }, index).status, 200, accept);
+  test("content negotiation: the first clause (best first) that names JSON or protobuf wins", () => {
+    for (const [accept, contentType] of [
+      ["application/json", "application/json"],
+      ["application/json, */*", "application/json"],
+      ["*/*", "application/json"],
+      ["application/*", "application/json"],
+      [undefined, "application/json"],
+      [`${protobufType}, application/json`, openAPIV2ProtobufContentType],
+      [protobufType, openAPIV2ProtobufContentType],
+      [openAPIV2ProtobufContentType, openAPIV2ProtobufContentType],
+      [`${openAPIV2ProtobufContentType};q=0.9,application/json;q=0.8`, openAPIV2ProtobufContentType],
+      [`application/json;q=0.5, ${protobufType}`, openAPIV2ProtobufContentType],
+      [`*/*, ${protobufType}`, openAPIV2ProtobufContentType],
+      [`text/html, ${protobufType};q=0.5`, openAPIV2ProtobufContentType],
+    ] as const) {
+      const res = serve("/openapi/v2", { accept }, index);
+      assert.equal(res.status, 200, accept);
+      assert.equal(res.headers["Content-Type"], contentType, accept);
+      assert.equal(res.headers["Vary"], "Accept", accept);
     }
-    for (const accept of [
-      "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-      "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-      "text/html",
-      "application/json;q=0",
-    ]) {
+    for (const accept of ["text/html", "application/json;q=0", "application/yaml"]) {
       assert.throws(
         () => serve("/openapi/v2", { accept }, index),
         (err: unknown) =>
@@ -94,12 +112,35 @@ describe("/openapi/v2", () => {
     }
   });
 
+  test("protobuf: gnostic's Document, with the JSON's ETag, Last-Modified and 304s", () => {
+    const json = serve("/openapi/v2", {}, index);
+    const res = serve("/openapi/v2", { accept: protobufType }, index);
+    assert.ok(res.body instanceof Uint8Array);
+    assert.equal(res.headers["ETag"], json.headers["ETag"]);
+    assert.equal(res.headers["Last-Modified"], json.headers["Last-Modified"]);
+    const doc = decodeOpenAPIV2Protobuf(res.body) as { swagger: string; info: { title: string } };
+    assert.equal(doc.swagger, "2.0");
+    assert.equal(doc.info.title, "Kubernetes");
+    // Encoded once per document: the same bytes again.
+    assert.equal(serve("/openapi/v2", { accept: protobufType }, index).body, res.body);
+
+    const notModified = serve(
+      "/openapi/v2",
+      { accept: protobufType, ifNoneMatch: res.headers["ETag"] },
+      index,
+    );
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.body, "");
+    assert.equal(notModified.headers["Content-Type"], openAPIV2ProtobufContentType);
+    assert.equal(serve("/openapi/v2", { accept: protobufType, ifNoneMatch: '"0F"' }, index).status, 200);
+  });
+
   test("is cached per resource index and rebuilt only when the custom resources change", (t) => {
     t.mock.timers.enable({ apis: ["Date"], now: Date.parse("2026-01-01T00:00:00Z") });
     const one = new ResourceIndex([...builtinResources, customResource("one.example.com", "A")]);
     const first = serve("/openapi/v2", {}, one);
     assert.equal(first.headers["Last-Modified"], "Thu, 01 Jan 2026 00:00:00 GMT");
-    assert.match(first.body, /"com\.example\.one\.v1\.Thing"/);
+    assert.match(text(first), /"com\.example\.one\.v1\.Thing"/);
 
     t.mock.timers.tick(5_000);
     // A new index (a CRD changed) publishing the same custom resources: the same document.
@@ -130,7 +171,7 @@ describe("/openapi/v3", () => {
 
   test("a URL with the current hash is immutable; an outdated hash is redirected", () => {
     const paths = (
-      JSON.parse(serve("/openapi/v3", {}, index).body) as {
+      JSON.parse(text(serve("/openapi/v3", {}, index))) as {
         paths: Record<string, { serverRelativeURL: string }>;
       }
     ).paths;

@@ -1,6 +1,8 @@
 // /openapi/v2, /openapi/v3 and /openapi/v3/<group-version>: documents built from a tenant's
 // resources, served the way kube-openapi's handlers serve them (ETag = upper-case hex SHA-512
 // of the JSON, conditional GETs answered 304 as net/http's ServeContent does, Vary: Accept).
+// The v2 document is also served as protobuf (gnostic's openapi.v2.Document), encoded on the
+// first request that asks for it and kept beside the JSON.
 //
 // Built-in group-versions are the same for every tenant and built once. A tenant's resource
 // index is rebuilt only when one of its CRDs changes; the v2 document (all group-versions in
@@ -13,6 +15,7 @@ import type { ResourceIndex } from "../tenancy/instance.ts";
 import { serverVersion } from "./discovery.ts";
 import { parseAccept } from "./negotiation.ts";
 import { buildOpenAPIV2Document } from "./openapi/openapi-v2.builder.ts";
+import { encodeOpenAPIV2Protobuf } from "./openapi/openapi-v2.encoder.ts";
 import { buildOpenAPIV3Document, buildOpenAPIV3Index, groupVersionPath, hash } from "./openapi/openapi.ts";
 
 interface Doc {
@@ -106,17 +109,53 @@ function v2Document(index: ResourceIndex): Doc {
   return doc;
 }
 
+/** The v2 document's protobuf encodings, one per document (built on first use). */
+const v2Protobuf = new WeakMap<Doc, Uint8Array>();
+
+function protobufOf(doc: Doc): Uint8Array {
+  let bytes = v2Protobuf.get(doc);
+  if (bytes === undefined) {
+    // Encoded from the served JSON, as kube-openapi's ToProtoBinary does: the same key order.
+    bytes = encodeOpenAPIV2Protobuf(JSON.parse(doc.json));
+    v2Protobuf.set(doc, bytes);
+  }
+  return bytes;
+}
+
+/** The Content-Type kube-openapi answers for both spellings of the protobuf media type. */
+export const openAPIV2ProtobufContentType = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/** The forms of the v2 document, in the order kube-openapi tries them for each Accept clause. */
+const v2Forms = [
+  { type: "application/json", form: "json" },
+  { type: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", form: "protobuf" },
+  { type: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", form: "protobuf" },
+] as const;
+
+type V2Form = (typeof v2Forms)[number]["form"];
+
 /**
- * Whether an Accept header lets the v2 document be answered in JSON. kube-openapi walks the
- * clauses best first and serves the first it can (JSON or protobuf: the
- * application/com.github.proto-openapi.spec.v2[@.]v1.0+protobuf types, gnostic's OpenAPIv2
- * Document); Multiplane does not encode the protobuf form, so a protobuf clause is passed over and a JSON fallback later in
- * the list is served instead. Only an Accept with no JSON at all is refused (406).
+ * The form of the v2 document an Accept header gets, or undefined (406). kube-openapi walks the
+ * clauses best first (goautoneg: by q, then the more specific before a wildcard) and serves
+ * the first form a clause matches. A clause with q=0 is refused, as RFC 9110 says (kube-openapi
+ * would serve it).
  */
-function acceptsJSON(accept: string | undefined): boolean {
-  return parseAccept(accept).some(
-    (m) => m.q > 0 && (m.type === "application/json" || m.type === "application/*" || m.type === "*/*"),
-  );
+function v2FormFor(accept: string | undefined): V2Form | undefined {
+  const specificity = (type: string): number => (type === "*/*" ? 0 : type.endsWith("/*") ? 1 : 2);
+  const clauses = parseAccept(accept)
+    .filter((m) => m.q > 0)
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => b.m.q - a.m.q || specificity(b.m.type) - specificity(a.m.type) || a.i - b.i);
+  for (const { m } of clauses) {
+    const [type, subtype] = m.type.split("/");
+    for (const { type: offered, form } of v2Forms) {
+      const [offeredType, offeredSubtype] = offered.split("/");
+      if ((type === offeredType || type === "*") && (subtype === offeredSubtype || subtype === "*")) {
+        return form;
+      }
+    }
+  }
+  return undefined;
 }
 
 // ---- serving ---------------------------------------------------------------------------------
@@ -128,10 +167,10 @@ export interface OpenAPIRequestHeaders {
   readonly ifModifiedSince?: string | undefined;
 }
 
-/** What nonresource.handler.ts sends; `body` is empty for 301 and 304. */
+/** What nonresource.handler.ts sends; `body` is empty for 301 and 304, bytes for protobuf. */
 export interface OpenAPIResponse {
   status: number;
-  body: string;
+  body: string | Uint8Array;
   headers: Record<string, string>;
 }
 
@@ -146,6 +185,7 @@ function serveContent(
   doc: Doc,
   request: OpenAPIRequestHeaders,
   headers: Record<string, string>,
+  body: () => string | Uint8Array = () => doc.json,
 ): OpenAPIResponse {
   const etag = `"${doc.etag}"`;
   const all = { ...headers, ETag: etag, "Last-Modified": doc.modified.toUTCString() };
@@ -161,7 +201,7 @@ function serveContent(
       return { status: 304, body: "", headers: all };
     }
   }
-  return { status: 200, body: doc.json, headers: all };
+  return { status: 200, body: body(), headers: all };
 }
 
 /**
@@ -176,13 +216,21 @@ export function serveOpenAPI(
   index: ResourceIndex,
 ): OpenAPIResponse {
   if (path === "/openapi/v2") {
-    if (!acceptsJSON(request.accept)) {
+    const form = v2FormFor(request.accept);
+    if (form === undefined) {
       throw notAcceptable(
-        "only the following media types are accepted: application/json (this server does not serve " +
-          "the OpenAPI v2 document as application/com.github.proto-openapi.spec.v2.v1.0+protobuf)",
+        `only the following media types are accepted: ${v2Forms.map((f) => f.type).join(", ")}`,
       );
     }
-    return serveContent(v2Document(index), request, { "Content-Type": "application/json", Vary: "Accept" });
+    const doc = v2Document(index);
+    if (form === "json") {
+      return serveContent(doc, request, { "Content-Type": "application/json", Vary: "Accept" });
+    }
+    // The JSON's ETag and Last-Modified: kube-openapi reuses them, since Vary: Accept keeps
+    // caches from mixing the two forms.
+    return serveContent(doc, request, { "Content-Type": openAPIV2ProtobufContentType, Vary: "Accept" }, () =>
+      protobufOf(doc),
+    );
   }
   const docs = documents(index);
   if (path === "/openapi/v3" || path === "/openapi/v3/") {

@@ -114,7 +114,11 @@ function sendStatus(res: ServerResponse, status: Status, extraHeaders: Record<st
 
 function sendResponse(res: ServerResponse, method: string, response: Response): void {
   const format = response.output?.format ?? "json";
-  const body = typeof response.body === "string" ? response.body : serialize(response.body, format);
+  // Strings and bytes (the protobuf OpenAPI document) are sent as they are.
+  const body =
+    typeof response.body === "string" || response.body instanceof Uint8Array
+      ? response.body
+      : serialize(response.body, format);
   res.writeHead(response.status, {
     "Content-Type": response.output?.contentType ?? "application/json",
     "Cache-Control": "no-cache, private",
