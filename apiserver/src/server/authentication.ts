@@ -97,7 +97,7 @@ export function buildAuthenticator(config: AuthenticationConfig): Authenticator 
  * Each tenant's own TokenReview webhook (its policy's tokenWebhook), one authenticator per
  * configuration object, so its answer cache lives as long as the configuration does.
  */
-function tenantTokenWebhooks(): Authenticator {
+export function tenantTokenWebhooks(): Authenticator {
   const byConfig = new WeakMap<WebhookTokenOptions, WebhookTokenAuthenticator>();
   return {
     authenticate(req) {

@@ -119,7 +119,7 @@ export async function issueCertificate(ca: CertKeyPair, opts: LeafOptions): Prom
   return { certPem: cert.toString("pem"), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
-async function loadOrCreate(
+export async function loadOrCreate(
   dir: string,
   name: string,
   make: () => Promise<CertKeyPair>,
