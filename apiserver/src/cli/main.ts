@@ -1,5 +1,6 @@
 // `multiplane <command>`: parses the subcommand and hands over to its runner.
 
+import { runRouter } from "./router.ts";
 import { runUp } from "./up.ts";
 
 const usage = `Usage: multiplane <command> [flags]
@@ -8,7 +9,9 @@ Commands:
   up                          everything in one process: embedded storage, root control plane,
                               router, one shard and the operator
   apiserver                   one apiserver shard
-  router                      the front router
+  router                      the front router: --shard <name>=<url> (repeatable),
+                              --tenant <name>=<uid>[@<shard>] (repeatable), --base-domain,
+                              --data-dir (shared with the shards), --port
   operator                    the Organization/Project reconcilers
   kubeconfig <org>[:<proj>]   print a tenant kubeconfig
 `;
@@ -33,8 +36,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case "up":
       return runUp(rest);
-    case "apiserver":
     case "router":
+      return runRouter(rest);
+    case "apiserver":
     case "operator":
     case "kubeconfig":
       // These roles arrive with the multi-tenancy and operator work; `up` runs the server today.
