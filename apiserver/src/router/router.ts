@@ -49,6 +49,8 @@ export interface RunningRouter {
   readonly port: number;
   /** Requests forwarded to shards and not yet finished (watches included). */
   readonly upstreamRequests: () => number;
+  /** A tenant's requests in flight and queued under the fairness limit (watches not counted). */
+  readonly fairnessLoad: (tenant: string) => { inflight: number; queued: number };
   close(): Promise<void>;
 }
 
@@ -263,6 +265,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     url: `https://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${port}`,
     port,
     upstreamRequests: () => upstreams.size,
+    fairnessLoad: (tenant) => fairness.load(tenant),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Watches never end by themselves: end them; clients re-watch elsewhere.
