@@ -10,8 +10,8 @@ import type { Attributes, Authorizer, Decision } from "./authorizer.ts";
 export interface WebhookAuthorizerConfig {
   /** https URL the SubjectAccessReviews are POSTed to. */
   readonly url: string;
-  /** PEM bundle trusted for the webhook's serving certificate. */
-  readonly caPem: string;
+  /** PEM bundle trusted for the webhook's serving certificate; Node's default roots when absent. */
+  readonly caPem?: string;
   /** Optional client certificate and key (PEM) the webhook may require. */
   readonly clientCertPem?: string;
   readonly clientKeyPem?: string;
@@ -104,7 +104,7 @@ export class WebhookAuthorizer implements Authorizer {
         url,
         {
           method: "POST",
-          ca: caPem,
+          ...(caPem !== undefined ? { ca: caPem } : {}),
           ...(clientCertPem !== undefined ? { cert: clientCertPem } : {}),
           ...(clientKeyPem !== undefined ? { key: clientKeyPem } : {}),
           headers: { "Content-Type": "application/json", Accept: "application/json" },

@@ -1,6 +1,8 @@
-// What a tenant may configure for itself (the policy its ControlPlane will carry): its own
-// OIDC issuers, an authorization webhook, and an audit policy. Read by the authentication
+// What a tenant may configure for itself (its ControlPlane's spec.policy, merged with its
+// organization's for a project: effective-policy.ts): its own OIDC issuers, a TokenReview
+// webhook, authorization webhooks, an audit policy and quotas. Read by the authentication
 // stage, the tenant's authorizer union and the audit stage; never shared between tenants.
+// A changed policy is a new object: the tenant's instance is rebuilt (instance.ts).
 
 import type { AuditPolicy } from "../audit/policy.ts";
 import type { JWTAuthenticatorConfig } from "../authn/oidc.authenticator.ts";
@@ -14,6 +16,17 @@ export interface TenantPolicy {
   readonly tokenWebhook?: WebhookTokenOptions;
   /** Asked after RBAC when RBAC has no opinion (kube's --authorization-webhook-config-file). */
   readonly authorizationWebhook?: WebhookAuthorizerConfig;
+  /** A project's organization's authorization webhook, asked before the project's own (its Deny stands). */
+  readonly inheritedAuthorizationWebhook?: WebhookAuthorizerConfig;
   /** The tenant's audit policy; the platform's default otherwise. */
   readonly auditPolicy?: AuditPolicy;
+  /** Limits of the tenant (enforcement arrives with fairness and quotas; carried here already). */
+  readonly quotas?: TenantQuotas;
+}
+
+export interface TenantQuotas {
+  readonly maxObjects?: number;
+  readonly maxStorageBytes?: number;
+  readonly maxRequestsInFlight?: number;
+  readonly maxWatches?: number;
 }
