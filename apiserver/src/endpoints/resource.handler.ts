@@ -681,9 +681,11 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
 
   await new Promise<void>((resolve) => {
     const timers: NodeJS.Timeout[] = [];
+    let offClose = (): void => {};
     const finish = (): void => {
       for (const t of timers) clearTimeout(t);
       unsubscribe();
+      offClose();
       if (!res.writableEnded) res.end();
       resolve();
     };
@@ -696,6 +698,8 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
       timers.push(tick);
     }
     res.once("close", finish);
+    // The tenant's instance was dropped (removed, rebuilt, evicted): end cleanly; clients re-watch.
+    offClose = instance.cache.onClose(finish);
   });
 }
 

@@ -57,6 +57,7 @@ export class TenantCache {
   /** How many times each resource bucket changed (for derived state such as the CRD index). */
   private readonly bucketChanges = new Map<string, number>();
   private readonly listeners = new Set<{ prefix: string; listener: CacheListener }>();
+  private readonly closeListeners = new Set<(err: Error) => void>();
   /** Recent events, oldest first, for watches that resume from a resourceVersion. */
   private readonly history: CacheEvent[] = [];
   /** Every event after this revision is in `history`. */
@@ -236,6 +237,19 @@ export class TenantCache {
    * Subscribes to events under `prefix`. Registered synchronously with the current state, so a
    * caller that reads `list()` or `eventsSince()` in the same tick misses nothing and sees nothing twice.
    */
+  /**
+   * Calls `listener` once when the cache stops or fails (its tenant's instance is dropped), so
+   * the API's watches end instead of waiting on a dead cache. At once when it already has.
+   */
+  onClose(listener: (err: Error) => void): () => void {
+    if (this.failure) {
+      listener(this.failure);
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
   subscribe(prefix: string, listener: CacheListener): () => void {
     const entry = { prefix, listener };
     this.listeners.add(entry);
@@ -299,6 +313,9 @@ export class TenantCache {
     this.failure = err;
     for (const w of this.waiters) w.reject(err);
     this.waiters = [];
+    const closing = [...this.closeListeners];
+    this.closeListeners.clear();
+    for (const l of closing) l(err);
     this.onFailure(err);
   }
 

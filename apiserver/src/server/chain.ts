@@ -34,7 +34,13 @@ import { forbiddenMessage, type Attributes } from "../authz/authorizer.ts";
 import { impersonate, wantsImpersonation } from "./impersonation.ts";
 import type { TokenReviewer } from "../endpoints/reviews.handler.ts";
 import type { RequestAdmission } from "../registry/store.ts";
-import type { TenantInstance, TenantManager, Tenant } from "../tenancy/instance.ts";
+import {
+  tenantNotFound,
+  tenantTerminating,
+  type TenantInstance,
+  type TenantManager,
+  type Tenant,
+} from "../tenancy/instance.ts";
 import { handleNonResource } from "../endpoints/nonresource.handler.ts";
 import { handleResource, handleWatch, type Response } from "../endpoints/resource.handler.ts";
 import { serialize } from "../endpoints/negotiation.ts";
@@ -89,6 +95,9 @@ const isPublic = (path: string): boolean =>
   path.startsWith("/healthz/") ||
   path.startsWith("/livez/") ||
   path.startsWith("/readyz/");
+
+/** Verbs that change a tenant's content (refused while the tenant is being deleted). */
+const writeVerbs = new Set(["create", "update", "patch", "delete", "deletecollection"]);
 
 /** Splits `/clusters/<tenant>/rest` into the tenant name and the rest. */
 export function splitTenantPath(path: string): { tenant: string; path: string } {
@@ -235,10 +244,19 @@ async function stages(
 ): Promise<Outcome> {
   const info = (ctx.info = parseRequestInfo(ctx.method, ctx.path, ctx.query));
 
-  // 2. Tenant: from the path (the router will set it by header for its own requests).
+  // 2. Tenant: from the path (the router will set it by header for its own requests). A tenant
+  //    no ControlPlane names is a 404; one whose ControlPlane is being deleted serves nothing
+  //    (its instance is stopped and its data wiped): a 403 as kube's NamespaceLifecycle answers.
   const tenant = deps.tenants.lookup(tenantName);
-  if (tenant === undefined) throw notFound({ group: "", resource: "tenants" }, tenantName);
+  if (tenant === undefined) throw tenantNotFound(tenantName);
   ctx.tenant = tenant;
+  if (tenant.terminating === true) {
+    const write = info.isResourceRequest && writeVerbs.has(info.verb);
+    throw tenantTerminating(
+      tenant.name,
+      write ? { group: info.apiGroup, resource: info.resource, name: info.name } : undefined,
+    );
+  }
 
   // 3. Authentication: the union of authenticators; anonymous only for public paths.
   const authStarted = performance.now();
@@ -353,8 +371,11 @@ async function stages(
     if (info.verb === "watch") {
       deps.watches.add(res);
       const ended = deps.metrics?.longRunning({ info, method: ctx.method, query: ctx.query });
+      // An open watch keeps its tenant's instance from idle eviction.
+      const release = deps.tenants.retain(instance);
       res.once("close", () => {
         deps.watches.delete(res);
+        release();
         ended?.();
       });
       await handleWatch({ ...request, onResponseStarted: () => ctx.audit?.responseStarted(200) }, res);

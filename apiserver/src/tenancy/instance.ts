@@ -4,7 +4,8 @@
 
 import { randomUUID } from "node:crypto";
 import type { Storage } from "../storage/interface.ts";
-import { objectKey, resourcePrefix, type StorageKey } from "../storage/keys.ts";
+import { objectKey, resourcePrefix, type StorageKey, type TenantRef } from "../storage/keys.ts";
+import { forbidden, notFound, type StatusError } from "../apierrors/status.ts";
 import { isEstablished, resourcesOfCRD, type CRDObject } from "../registry/crd-resources.ts";
 import { builtinResources, type ResourceDef } from "../registry/resources.ts";
 import { TenantCache } from "../registry/watch-cache.ts";
@@ -47,6 +48,8 @@ export interface Tenant {
   readonly uid: string;
   /** What the tenant configured for itself (authentication, authorization, audit). */
   readonly policy?: TenantPolicy;
+  /** Its ControlPlane is being deleted: no request is served, no instance is built. */
+  readonly terminating?: boolean;
 }
 
 export const rootTenant: Tenant = { name: "root", uid: "root" };
@@ -124,16 +127,17 @@ export class TenantInstance {
       onFailure(err);
     });
     this.rbac = new RBACAuthorizer(new TenantRBACSource(this.cache, tenant.uid));
-    const webhook = tenant.policy?.authorizationWebhook;
+    // A project's organization's webhook first: a Deny from it stands whatever the project's says.
+    const webhooks = [tenant.policy?.inheritedAuthorizationWebhook, tenant.policy?.authorizationWebhook];
     this.authorizer = unionAuthorizer([
       privilegedGroups(),
       this.rbac,
-      ...(webhook !== undefined ? [new WebhookAuthorizer(webhook)] : []),
+      ...webhooks.filter((w) => w !== undefined).map((w) => new WebhookAuthorizer(w)),
     ]);
   }
 
   async start(): Promise<void> {
-    await this.bootstrap();
+    await bootstrapTenant(this.storage, this.tenant);
     await this.cache.start();
     // The controllers read the cache, so they start once it holds the tenant.
     this.controllers = startTenantControllers(this);
@@ -169,100 +173,292 @@ export class TenantInstance {
   key(def: { group: string; plural: string }, namespace: string | undefined, name: string): StorageKey {
     return objectKey({ uid: this.tenant.uid }, { group: def.group, resource: def.plural }, namespace, name);
   }
-
-  /**
-   * Creates what every tenant starts with, when absent: the system namespaces with their
-   * default ServiceAccounts, and kube's default ClusterRoles (aggregated) and bindings.
-   */
-  private async bootstrap(): Promise<void> {
-    const tenantRef = { uid: this.tenant.uid };
-    const now = nowTimestamp();
-    const create = async (key: StorageKey, obj: object): Promise<void> => {
-      try {
-        await this.storage.create(key, Buffer.from(JSON.stringify(obj)));
-      } catch (err) {
-        if (!isStorageError(err, "AlreadyExists")) throw err;
-      }
-    };
-    await Promise.all(
-      systemNamespaces.map(async (ns) => {
-        await create(objectKey(tenantRef, namespacesRef, undefined, ns), {
-          apiVersion: "v1",
-          kind: "Namespace",
-          metadata: {
-            name: ns,
-            uid: randomUUID(),
-            creationTimestamp: now,
-            labels: { "kubernetes.io/metadata.name": ns },
-          },
-          spec: { finalizers: ["kubernetes"] },
-          status: { phase: "Active" },
-        });
-        await create(objectKey(tenantRef, serviceAccountsRef, ns, "default"), {
-          apiVersion: "v1",
-          kind: "ServiceAccount",
-          metadata: { name: "default", namespace: ns, uid: randomUUID(), creationTimestamp: now },
-        });
-      }),
-    );
-    const meta = (m: { name: string }) => ({ ...m, uid: randomUUID(), creationTimestamp: now });
-    await Promise.all([
-      ...aggregateClusterRoles(defaultClusterRoles()).map((r) =>
-        create(objectKey(tenantRef, clusterRolesRef, undefined, r.metadata.name), {
-          ...r,
-          metadata: meta(r.metadata),
-        }),
-      ),
-      ...defaultClusterRoleBindings().map((b) =>
-        create(objectKey(tenantRef, clusterRoleBindingsRef, undefined, b.metadata.name), {
-          ...b,
-          metadata: meta(b.metadata),
-        }),
-      ),
-    ]);
-  }
 }
 
-/** Builds tenant instances on first use and drops them when their cache fails. */
+/**
+ * Creates what every tenant starts with, when absent: the system namespaces with their default
+ * ServiceAccounts, and kube's default ClusterRoles (aggregated) and bindings. Idempotent.
+ */
+export async function bootstrapTenant(storage: Storage, tenant: TenantRef): Promise<void> {
+  const tenantRef = { uid: tenant.uid };
+  const now = nowTimestamp();
+  const create = async (key: StorageKey, obj: object): Promise<void> => {
+    try {
+      await storage.create(key, Buffer.from(JSON.stringify(obj)));
+    } catch (err) {
+      if (!isStorageError(err, "AlreadyExists")) throw err;
+    }
+  };
+  await Promise.all(
+    systemNamespaces.map(async (ns) => {
+      await create(objectKey(tenantRef, namespacesRef, undefined, ns), {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: {
+          name: ns,
+          uid: randomUUID(),
+          creationTimestamp: now,
+          labels: { "kubernetes.io/metadata.name": ns },
+        },
+        spec: { finalizers: ["kubernetes"] },
+        status: { phase: "Active" },
+      });
+      await create(objectKey(tenantRef, serviceAccountsRef, ns, "default"), {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "default", namespace: ns, uid: randomUUID(), creationTimestamp: now },
+      });
+    }),
+  );
+  const meta = (m: { name: string }) => ({ ...m, uid: randomUUID(), creationTimestamp: now });
+  await Promise.all([
+    ...aggregateClusterRoles(defaultClusterRoles()).map((r) =>
+      create(objectKey(tenantRef, clusterRolesRef, undefined, r.metadata.name), {
+        ...r,
+        metadata: meta(r.metadata),
+      }),
+    ),
+    ...defaultClusterRoleBindings().map((b) =>
+      create(objectKey(tenantRef, clusterRoleBindingsRef, undefined, b.metadata.name), {
+        ...b,
+        metadata: meta(b.metadata),
+      }),
+    ),
+  ]);
+}
+
+/** How long an unused tenant instance is kept before it is stopped and dropped. */
+export const defaultIdleTimeoutMs = 10 * 60_000;
+
+export interface TenantManagerOptions {
+  /** An instance unused this long (no request, no open watch) is stopped and dropped; 0 never. */
+  readonly idleTimeoutMs?: number;
+  /** The clock (tests move it). */
+  readonly now?: () => number;
+}
+
+/** One built (or starting) instance, and what keeps it alive. */
+interface Entry {
+  /** The registration it was built for: a replaced Tenant object means a rebuilt instance. */
+  readonly tenant: Tenant;
+  readonly instance: TenantInstance;
+  readonly ready: Promise<TenantInstance>;
+  lastUsed: number;
+  /** Open watches (and other holders): while above 0 the instance is never idle. */
+  holds: number;
+}
+
+/**
+ * The tenants a shard serves and their instances. Tenants are registered by the ControlPlane
+ * registry (setTenant/removeTenant) or by tests (addTenant); instances are built on first use,
+ * rebuilt when the registration changes (a new Tenant object: its policy changed), stopped and
+ * dropped when the tenant is removed, its cache fails, or it was idle for `idleTimeoutMs`. The
+ * root tenant is always registered and never evicted. Called by the handler chain, the
+ * authenticators (ServiceAccount lookups) and the registry; never modifies a Tenant.
+ */
 export class TenantManager {
   private readonly tenants = new Map<string, Tenant>([[rootTenant.name, rootTenant]]);
-  private readonly instances = new Map<string, Promise<TenantInstance>>();
+  /** Instances by tenant UID (the storage identity: a re-created tenant never meets the old one). */
+  private readonly entries = new Map<string, Entry>();
+  /** Instances being stopped; close() waits for them. */
+  private readonly stopping = new Set<Promise<void>>();
+  private readonly idleTimeoutMs: number;
+  private readonly now: () => number;
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly storage: Storage,
     private readonly tokenSigning?: TokenSigning,
     private readonly observeAdmission?: AdmissionObserver,
-  ) {}
+    opts: TenantManagerOptions = {},
+  ) {
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? defaultIdleTimeoutMs;
+    this.now = opts.now ?? Date.now;
+  }
 
-  /** Registers a tenant (until the ControlPlane registry does it). */
+  /** Registers or replaces a tenant without waiting for a replaced instance to stop (tests). */
   addTenant(tenant: Tenant): void {
+    void this.setTenant(tenant);
+  }
+
+  /**
+   * Registers or replaces a tenant. An instance built for an older registration of the same
+   * UID, or for another UID under the same name, is stopped and dropped; resolves once it is.
+   */
+  async setTenant(tenant: Tenant): Promise<void> {
+    if (tenant.name === rootTenant.name && tenant !== rootTenant)
+      throw new Error("the root tenant cannot be replaced");
+    const previous = this.tenants.get(tenant.name);
     this.tenants.set(tenant.name, tenant);
+    const drops: Promise<void>[] = [];
+    if (previous !== undefined && previous.uid !== tenant.uid) drops.push(this.drop(previous.uid));
+    const entry = this.entries.get(tenant.uid);
+    if (entry !== undefined && entry.tenant !== tenant) drops.push(this.drop(tenant.uid));
+    await Promise.all(drops);
+  }
+
+  /** Unregisters a tenant; resolves once its instance (if any) is stopped: no watch or timer left. */
+  async removeTenant(name: string): Promise<void> {
+    if (name === rootTenant.name) throw new Error("the root tenant is always served");
+    const tenant = this.tenants.get(name);
+    if (tenant === undefined) return;
+    this.tenants.delete(name);
+    await this.drop(tenant.uid);
   }
 
   lookup(name: string): Tenant | undefined {
     return this.tenants.get(name);
   }
 
+  /** Names of the registered tenants (the root tenant included). */
+  tenantNames(): string[] {
+    return [...this.tenants.keys()];
+  }
+
+  /** Names of the tenants whose instance is built or starting. */
+  activeTenants(): string[] {
+    return [...this.entries.values()].map((e) => e.tenant.name);
+  }
+
+  /**
+   * The instance of the tenant as registered now (a request that looked up an older registration
+   * gets the current one). 404 Status for a tenant no longer registered, 403 for one being deleted.
+   */
   instance(tenant: Tenant): Promise<TenantInstance> {
-    let p = this.instances.get(tenant.uid);
-    if (p === undefined) {
-      const inst = new TenantInstance(
-        tenant,
-        this.storage,
-        () => this.instances.delete(tenant.uid),
-        this.tokenSigning,
-        this.observeAdmission,
-      );
-      p = inst.start().then(() => inst);
-      p.catch(() => this.instances.delete(tenant.uid));
-      this.instances.set(tenant.uid, p);
+    const current = this.tenants.get(tenant.name);
+    if (this.closed || current === undefined || current.uid !== tenant.uid)
+      return Promise.reject(tenantNotFound(tenant.name));
+    if (current.terminating === true) return Promise.reject(tenantTerminating(current.name));
+    let entry = this.entries.get(current.uid);
+    if (entry !== undefined && entry.tenant !== current) {
+      void this.drop(current.uid);
+      entry = undefined;
     }
-    return p;
+    entry ??= this.build(current);
+    entry.lastUsed = this.now();
+    return entry.ready;
+  }
+
+  /**
+   * Keeps an instance from idle eviction until the returned function is called (an open watch).
+   * Releasing counts as use. A no-op for an instance already dropped.
+   */
+  retain(instance: TenantInstance): () => void {
+    const entry = this.entries.get(instance.tenant.uid);
+    if (entry === undefined || entry.instance !== instance) return () => {};
+    entry.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      entry.holds--;
+      entry.lastUsed = this.now();
+    };
+  }
+
+  /** Writes what the tenant starts with, when absent (idempotent); no instance is built. */
+  bootstrap(tenant: TenantRef): Promise<void> {
+    return bootstrapTenant(this.storage, tenant);
+  }
+
+  /** Stops and drops instances idle for `idleTimeoutMs` (run by a timer; public for tests). */
+  evictIdle(): void {
+    const now = this.now();
+    for (const [uid, e] of this.entries) {
+      if (uid === rootTenant.uid || e.holds > 0) continue;
+      if (now - e.lastUsed >= this.idleTimeoutMs) void this.drop(uid);
+    }
   }
 
   async close(): Promise<void> {
-    const all = [...this.instances.values()];
-    this.instances.clear();
-    await Promise.allSettled(all.map(async (p) => (await p).stop()));
+    this.closed = true;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    await Promise.all([...this.entries.keys()].map((uid) => this.drop(uid)));
+    await Promise.allSettled([...this.stopping]);
   }
+
+  private build(tenant: Tenant): Entry {
+    const forget = (): void => {
+      if (this.entries.get(tenant.uid) === entry) this.entries.delete(tenant.uid);
+    };
+    // A failed cache drops the instance (the next request builds a new one); only this one.
+    const instance = new TenantInstance(
+      tenant,
+      this.storage,
+      forget,
+      this.tokenSigning,
+      this.observeAdmission,
+    );
+    const entry: Entry = {
+      tenant,
+      instance,
+      ready: instance.start().then(() => instance),
+      lastUsed: this.now(),
+      holds: 0,
+    };
+    entry.ready.catch(() => {
+      forget();
+      void this.track(instance.stop());
+    });
+    this.entries.set(tenant.uid, entry);
+    this.startSweeper();
+    return entry;
+  }
+
+  /** Drops the instance of `uid` and resolves once it is stopped (after its start, if starting). */
+  private drop(uid: string): Promise<void> {
+    const entry = this.entries.get(uid);
+    if (entry === undefined) return Promise.resolve();
+    this.entries.delete(uid);
+    return this.track(
+      entry.ready.then(
+        (i) => i.stop(),
+        () => undefined, // a failed start is stopped by build()
+      ),
+    );
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    const settled = p.catch(() => undefined);
+    this.stopping.add(settled);
+    void settled.finally(() => this.stopping.delete(settled));
+    return settled;
+  }
+
+  private startSweeper(): void {
+    if (this.sweeper !== undefined || this.idleTimeoutMs <= 0 || this.closed) return;
+    this.sweeper = setInterval(
+      () => this.evictIdle(),
+      Math.max(10, Math.min(this.idleTimeoutMs / 2, 60_000)),
+    );
+    // It must not keep the process alive; close() clears it.
+    this.sweeper.unref();
+  }
+}
+
+/** The 404 of a tenant path no ControlPlane names (kube's NotFound, resource "tenants"). */
+export const tenantNotFound = (name: string): StatusError =>
+  notFound({ group: "", resource: "tenants" }, name);
+
+/**
+ * The 403 of a request at a tenant being deleted, as kube's NamespaceLifecycle answers for a
+ * namespace being terminated: a write names its resource ("unable to create new content in …");
+ * anything else names the tenant. The cause's reason is TenantTerminating (kube: NamespaceTerminating).
+ */
+export function tenantTerminating(
+  tenant: string,
+  write?: { readonly group: string; readonly resource: string; readonly name: string },
+): StatusError {
+  const message =
+    write === undefined
+      ? `tenant ${tenant} is being terminated`
+      : `unable to create new content in tenant ${tenant} because it is being terminated`;
+  const err = forbidden(write ?? { group: "", resource: "tenants" }, write?.name ?? tenant, message);
+  err.status.details = {
+    ...err.status.details,
+    causes: [{ reason: "TenantTerminating", message, field: "tenant" }],
+  };
+  return err;
 }
