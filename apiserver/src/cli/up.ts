@@ -1,5 +1,7 @@
 // `multiplane up`: everything in one process for a laptop or CI — storage (embedded by
-// default, or etcd), the root control plane and its API server — and an admin kubeconfig.
+// default, or etcd), the root control plane (with the platform's CRDs from crds/), its API
+// server, the ControlPlane registry that serves a tenant per ControlPlane — and an admin
+// kubeconfig.
 
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -24,7 +26,9 @@ import { ensureServingPKI } from "../server/pki.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { openStorage } from "../storage/index.ts";
 import type { Storage } from "../storage/interface.ts";
-import { TenantManager } from "../tenancy/instance.ts";
+import { platformCRDsDir, readCRDs, installCRDs } from "../registry/crd/crd.installer.ts";
+import { ControlPlaneRegistry } from "../tenancy/controlplane.registry.ts";
+import { rootTenant, TenantManager } from "../tenancy/instance.ts";
 
 export interface UpOptions {
   dataDir: string;
@@ -47,6 +51,10 @@ export interface UpOptions {
     initialBackoffMs?: number;
     maxBatchWaitMs?: number;
   };
+  /** A tenant instance unused this long is stopped and dropped (default 10 minutes). */
+  tenantIdleTimeoutMs?: number;
+  /** This shard's name, written to each ControlPlane's status.shard (default "local"). */
+  shard?: string;
 }
 
 /** The issuer when none is given and the port is chosen at listen time. */
@@ -61,6 +69,8 @@ export interface Multiplane {
   readonly url: string;
   readonly kubeconfigPath: string;
   readonly tenants: TenantManager;
+  /** Keeps `tenants` in step with the root tenant's ControlPlanes. */
+  readonly registry: ControlPlaneRegistry;
   readonly storage: Storage;
   stop(): Promise<void>;
 }
@@ -97,8 +107,11 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
     keys: await JwtKeySet.load(join(dataDir, "jwt")),
   };
   const metrics = new ApiserverMetrics();
-  const tenants = new TenantManager(storage, { issuer, caPem: pki.ca.certPem }, (step) =>
-    metrics.recordAdmissionStep(step),
+  const tenants = new TenantManager(
+    storage,
+    { issuer, caPem: pki.ca.certPem },
+    (step) => metrics.recordAdmissionStep(step),
+    opts.tenantIdleTimeoutMs !== undefined ? { idleTimeoutMs: opts.tenantIdleTimeoutMs } : {},
   );
   const sinks: AuditSink[] = [
     logSink({ path: opts.auditLogPath ?? join(dataDir, "audit.log"), metrics: metrics.audit }),
@@ -124,9 +137,12 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
   const auditor = new Auditor({ sink: auditSink, metrics: metrics.audit });
   const auditPolicy = opts.auditPolicy === undefined ? undefined : parseAuditPolicy(opts.auditPolicy);
   let server: RunningServer;
+  let registry: ControlPlaneRegistry | undefined;
   try {
-    // The root tenant is always served: build it before accepting requests.
-    await tenants.instance(tenants.lookup("root")!);
+    // The root tenant is always served: build it, with the platform's CRDs Established, before
+    // accepting requests.
+    const root = await tenants.instance(rootTenant);
+    await installCRDs(root, await readCRDs(platformCRDsDir));
     server = await startServer({
       host: opts.host,
       port: opts.port,
@@ -149,7 +165,17 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       metrics,
       log,
     });
+    // Tenants come from the root tenant's ControlPlanes; endpoints name this server.
+    registry = new ControlPlaneRegistry({
+      tenants,
+      storage,
+      shard: opts.shard ?? "local",
+      serverURL: server.url,
+      log,
+    });
+    await registry.start();
   } catch (err) {
+    await registry?.stop();
     await tenants.close();
     await storage.close();
     await auditSink.close();
@@ -173,9 +199,11 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
     url: server.url,
     kubeconfigPath,
     tenants,
+    registry,
     storage,
     stop: async () => {
       await server.close();
+      await registry.stop();
       await tenants.close();
       await storage.close();
       await auditSink.close();

@@ -1,0 +1,117 @@
+// The ControlPlane registry of one shard: watches the ControlPlanes in the root tenant's cache
+// and keeps the shard's TenantManager in step (tenants registered, replaced when their policy
+// changes, refused while being deleted, removed when gone), and writes their status. Watch
+// plumbing only; the decisions are in controlplane.reconcile.ts. A change of an organization
+// queues its projects too (their effective policy derives from it).
+
+import type { Logger } from "pino";
+import { logKeys, queueFailureLogger } from "../controllers/log.ts";
+import { WorkQueue, type WorkQueueOptions } from "../controllers/work-queue.ts";
+import type { Storage } from "../storage/interface.ts";
+import { resourcePrefix } from "../storage/keys.ts";
+import { controlPlaneGroup, controlPlanePlural } from "./controlplane.types.ts";
+import { reconcileControlPlane, type ControlPlaneReconcileContext } from "./controlplane.reconcile.ts";
+import { rootTenant, type TenantInstance, type TenantManager } from "./instance.ts";
+
+export interface ControlPlaneRegistryOptions {
+  readonly tenants: TenantManager;
+  readonly storage: Storage;
+  /** The shard's name, written to status.shard (one shard for now). */
+  readonly shard: string;
+  /** Where clients reach the tenants: status.endpoint is `<serverURL>/clusters/<tenant>`. */
+  readonly serverURL: string;
+  readonly log: Logger;
+  readonly queue?: WorkQueueOptions;
+  /** Delay before re-subscribing when the root tenant's cache failed (default 1 s). */
+  readonly restartDelayMs?: number;
+}
+
+/**
+ * Started by `multiplane up` once the root tenant serves the ControlPlane CRD; stopped before
+ * the TenantManager closes. Reads the root tenant's cache, writes ControlPlanes through its store.
+ */
+export class ControlPlaneRegistry {
+  private readonly queue: WorkQueue;
+  private readonly managed = new Map<string, string>();
+  private root: TenantInstance | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private offClose: (() => void) | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: ControlPlaneRegistryOptions) {
+    const log = opts.log.child({ [logKeys.controller]: "controlplane" });
+    this.queue = new WorkQueue(
+      (name) => reconcileControlPlane(this.context(log), name),
+      queueFailureLogger(log),
+      { concurrency: 4, ...opts.queue },
+    );
+  }
+
+  /** Subscribes to the root tenant's ControlPlanes and queues every one. */
+  async start(): Promise<void> {
+    const root = await this.opts.tenants.instance(rootTenant);
+    if (this.stopped) return;
+    this.root = root;
+    const prefix = resourcePrefix(
+      { uid: rootTenant.uid },
+      { group: controlPlaneGroup, resource: controlPlanePlural },
+    );
+    // Subscribed and listed in the same tick: no event is missed.
+    this.unsubscribe = root.cache.subscribe(prefix, (events) => {
+      for (const e of events) this.queueName(e.object.obj.metadata?.name);
+    });
+    for (const c of root.cache.list(prefix)) this.queueName(c.obj.metadata?.name);
+    // The root's cache failed (its instance is rebuilt on the next use): start over on the new one.
+    this.offClose = root.cache.onClose(() => {
+      this.unsubscribe?.();
+      if (this.stopped) return;
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        this.start().catch((err: unknown) =>
+          this.opts.log.error({ [logKeys.err]: err }, "registry restart failed"),
+        );
+      }, this.opts.restartDelayMs ?? 1_000);
+      this.restartTimer.unref();
+    });
+  }
+
+  /** Stops watching and waits for reconciles in flight; the tenants stay registered. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    this.unsubscribe?.();
+    this.offClose?.();
+    await this.queue.shutdown();
+  }
+
+  /** Keys waiting, running or delayed (0 when idle). */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  private queueName(name: string | undefined): void {
+    if (name === undefined) return;
+    this.queue.add(name);
+    // An organization's change reaches its projects' effective policy.
+    if (!name.includes(".") && this.root !== undefined) {
+      const prefix = resourcePrefix(
+        { uid: rootTenant.uid },
+        { group: controlPlaneGroup, resource: controlPlanePlural },
+      );
+      for (const c of this.root.cache.list(`${prefix}${name}.`)) this.queueName(c.obj.metadata?.name);
+    }
+  }
+
+  private context(log: Logger): ControlPlaneReconcileContext {
+    return {
+      root: this.root!,
+      tenants: this.opts.tenants,
+      storage: this.opts.storage,
+      shard: this.opts.shard,
+      serverURL: this.opts.serverURL,
+      log,
+      managed: this.managed,
+    };
+  }
+}
