@@ -209,6 +209,10 @@ describe("ControlPlanes", () => {
     const before = await outcome(["get", "cm", "-n", "default"], { tenant: "acme", token: dev.token });
     assert.equal(before.ok, false);
     assert.match(before.stderr, /User "dev" cannot list resource "configmaps"/);
+    // A watch open on the tenant's old instance ends when the instance is rebuilt (kubectl exits).
+    const watch = mp.kubectl(["get", "cm", "-n", "default", "-w"], { tenant: "acme" });
+    await eventually("the watch is open", () => Promise.resolve(mp.tenants.activeTenants().includes("acme")));
+    await new Promise((r) => setTimeout(r, 500));
     await mp.kubectl([
       "patch",
       "cp",
@@ -228,6 +232,11 @@ describe("ControlPlanes", () => {
     await eventually("dev may list configmaps at acme", async () => {
       return (await outcome(["get", "cm", "-n", "default"], { tenant: "acme", token: dev.token })).ok;
     });
+    const ended = await Promise.race([
+      watch.then(() => "ended"),
+      new Promise((r) => setTimeout(() => r("still open"), 10_000)),
+    ]);
+    assert.equal(ended, "ended");
     // Writes are still RBAC's (the webhook has no opinion).
     const write = await outcome(["create", "cm", "x", "-n", "default"], { tenant: "acme", token: dev.token });
     assert.equal(write.ok, false);

@@ -211,6 +211,14 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
   };
 }
 
+/** A Go-style duration of one unit (`90s`, `10m`, `1h`, `500ms`) in milliseconds; throws otherwise. */
+export function parseDurationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (m === null) throw new Error(`invalid duration "${text}" (e.g. 500ms, 90s, 10m, 1h)`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+  return Number(m[1]) * unit;
+}
+
 export async function runUp(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
@@ -222,6 +230,8 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       "audit-log-path": { type: "string" },
       "audit-policy-file": { type: "string" },
       "service-account-issuer": { type: "string" },
+      "tenant-idle-timeout": { type: "string" },
+      shard: { type: "string", default: "local" },
     },
   });
   const mp = await up({
@@ -234,6 +244,10 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       ? { auditPolicy: await readFile(values["audit-policy-file"], "utf8") }
       : {}),
     ...(values["service-account-issuer"] ? { serviceAccountIssuer: values["service-account-issuer"] } : {}),
+    ...(values["tenant-idle-timeout"]
+      ? { tenantIdleTimeoutMs: parseDurationMs(values["tenant-idle-timeout"]) }
+      : {}),
+    shard: values.shard,
   });
   process.stdout.write(
     `\nMultiplane is serving at ${mp.url}\n` +
