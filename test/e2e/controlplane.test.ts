@@ -150,6 +150,17 @@ describe("ControlPlanes", () => {
     assert.deepEqual(cp.metadata.finalizers, ["core.multiplane.dev/teardown"]);
     assert.ok(cp.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
     assert.equal(mp.tenants.lookup("acme")?.uid, acmeUID);
+    // The router's view (TenantDirectory).
+    assert.deepEqual(mp.registry.lookup("acme"), {
+      name: "acme",
+      uid: acmeUID,
+      phase: "Ready",
+      shard: "local",
+      policy: {},
+    });
+    assert.equal(mp.registry.shardURL("local"), mp.url);
+    assert.equal(mp.registry.lookup("nope"), undefined);
+    assert.equal(mp.registry.lookup("acme.web"), undefined);
 
     const namespaces = await mp.kubectl(["get", "ns", "-o", "name"], {
       kubeconfig: await mp.tenantKubeconfig("acme"),
@@ -300,6 +311,7 @@ describe("ControlPlanes", () => {
     });
     assert.equal((await mp.storage.list(tenantPrefix({ uid: acmeUID }))).items.length, 0);
     assert.ok(!mp.tenants.activeTenants().includes("acme"));
+    assert.equal(mp.registry.lookup("acme")?.phase, "Terminating");
 
     const write = await outcome(["create", "configmap", "late", "-n", "default"], { tenant: "acme" });
     assert.equal(write.ok, false);
@@ -338,6 +350,7 @@ describe("ControlPlanes", () => {
     await mp.kubectl(["apply", "-f", "-"], { input: controlPlane("acme", { organization: "acme" }) });
     const cp = await waitReady("acme");
     assert.notEqual(cp.metadata.uid, acmeUID);
+    assert.equal(mp.registry.lookup("acme")?.uid, cp.metadata.uid);
     const old = await outcome(["get", "cm", "keep", "-n", "default"], { tenant: "acme" });
     assert.equal(old.ok, false);
     assert.match(old.stderr, /NotFound/);

@@ -2,14 +2,17 @@
 // and keeps the shard's TenantManager in step (tenants registered, replaced when their policy
 // changes, refused while being deleted, removed when gone), and writes their status. Watch
 // plumbing only; the decisions are in controlplane.reconcile.ts. A change of an organization
-// queues its projects too (their effective policy derives from it).
+// queues its projects too (their effective policy derives from it). It is also the router's
+// TenantDirectory: each tenant's uid, phase, shard and policy, answered from memory.
 
 import type { Logger } from "pino";
 import { logKeys, queueFailureLogger } from "../controllers/log.ts";
 import { WorkQueue, type WorkQueueOptions } from "../controllers/work-queue.ts";
+import type { RoutedTenant, TenantDirectory, TenantPhase } from "../router/tenant-directory.ts";
 import type { Storage } from "../storage/interface.ts";
-import { resourcePrefix } from "../storage/keys.ts";
-import { controlPlaneGroup, controlPlanePlural } from "./controlplane.types.ts";
+import { objectKey, resourcePrefix } from "../storage/keys.ts";
+import { controlPlaneGroup, controlPlanePlural, type ControlPlane } from "./controlplane.types.ts";
+import { controlPlaneOfTenant } from "./names.ts";
 import { reconcileControlPlane, type ControlPlaneReconcileContext } from "./controlplane.reconcile.ts";
 import { rootTenant, type TenantInstance, type TenantManager } from "./instance.ts";
 
@@ -30,8 +33,9 @@ export interface ControlPlaneRegistryOptions {
  * Started by `multiplane up` once the root tenant serves the ControlPlane CRD; stopped before
  * the TenantManager closes. Reads the root tenant's cache, writes ControlPlanes through its store.
  */
-export class ControlPlaneRegistry {
+export class ControlPlaneRegistry implements TenantDirectory {
   private readonly queue: WorkQueue;
+  private readonly listeners = new Set<() => void>();
   private readonly managed = new Map<string, string>();
   private root: TenantInstance | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -42,7 +46,13 @@ export class ControlPlaneRegistry {
   constructor(private readonly opts: ControlPlaneRegistryOptions) {
     const log = opts.log.child({ [logKeys.controller]: "controlplane" });
     this.queue = new WorkQueue(
-      (name) => reconcileControlPlane(this.context(log), name),
+      async (name) => {
+        try {
+          return await reconcileControlPlane(this.context(log), name);
+        } finally {
+          this.notify(); // the tenant's registration may have changed
+        }
+      },
       queueFailureLogger(log),
       { concurrency: 4, ...opts.queue },
     );
@@ -60,6 +70,7 @@ export class ControlPlaneRegistry {
     // Subscribed and listed in the same tick: no event is missed.
     this.unsubscribe = root.cache.subscribe(prefix, (events) => {
       for (const e of events) this.queueName(e.object.obj.metadata?.name);
+      this.notify();
     });
     for (const c of root.cache.list(prefix)) this.queueName(c.obj.metadata?.name);
     // The root's cache failed (its instance is rebuilt on the next use): start over on the new one.
@@ -88,6 +99,60 @@ export class ControlPlaneRegistry {
   /** Keys waiting, running or delayed (0 when idle). */
   get pending(): number {
     return this.queue.length;
+  }
+
+  /**
+   * The tenant as routers see it: the root tenant always Ready here; another from its
+   * ControlPlane — Terminating once being deleted, Ready only once this shard serves it under
+   * the ControlPlane's UID (Pending before), with the policy it is served with.
+   */
+  lookup(name: string): RoutedTenant | undefined {
+    if (name === rootTenant.name)
+      return { name, uid: rootTenant.uid, phase: "Ready", shard: this.opts.shard };
+    let cpName: string;
+    try {
+      cpName = controlPlaneOfTenant(name);
+    } catch {
+      return undefined; // no ControlPlane can name it
+    }
+    const key = objectKey(
+      { uid: rootTenant.uid },
+      { group: controlPlaneGroup, resource: controlPlanePlural },
+      undefined,
+      cpName,
+    );
+    const cp = this.root?.cache.get(key)?.obj as ControlPlane | undefined;
+    const uid = cp?.metadata?.uid;
+    if (cp === undefined || uid === undefined) return undefined;
+    const served = this.opts.tenants.lookup(name);
+    const current = served?.uid === uid ? served : undefined;
+    const phase: TenantPhase =
+      cp.metadata?.deletionTimestamp !== undefined || current?.terminating === true
+        ? "Terminating"
+        : current !== undefined && cp.status?.phase === "Ready"
+          ? "Ready"
+          : "Pending";
+    return {
+      name,
+      uid,
+      phase,
+      shard: cp.status?.shard ?? this.opts.shard,
+      ...(current?.policy !== undefined ? { policy: current.policy } : {}),
+    };
+  }
+
+  /** This shard's URL (one shard for now). */
+  shardURL(shard: string): string | undefined {
+    return shard === this.opts.shard ? this.opts.serverURL : undefined;
+  }
+
+  subscribe(onChange: () => void): () => void {
+    this.listeners.add(onChange);
+    return () => this.listeners.delete(onChange);
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
   }
 
   private queueName(name: string | undefined): void {
