@@ -84,12 +84,18 @@ export const eventList = (items: readonly AuditEvent[]): AuditEventList => ({
 /** Microseconds since the epoch, from the high-resolution clock. */
 export const nowMicros = (): number => Math.floor((performance.timeOrigin + performance.now()) * 1000);
 
+/** The last second formatted (`2006-01-02T15:04:05`): every event of a second shares it. */
+let formattedSecond = { seconds: NaN, text: "" };
+
 /** metav1.MicroTime's JSON form: `2006-01-02T15:04:05.000000Z`. */
 export function formatMicroTime(micros: number): string {
   const seconds = Math.floor(micros / 1_000_000);
   const fraction = micros - seconds * 1_000_000;
-  const iso = new Date(seconds * 1000).toISOString(); // …T15:04:05.000Z
-  return `${iso.slice(0, 19)}.${String(fraction).padStart(6, "0")}Z`;
+  if (formattedSecond.seconds !== seconds) {
+    // …T15:04:05.000Z, cut before the milliseconds.
+    formattedSecond = { seconds, text: new Date(seconds * 1000).toISOString().slice(0, 19) };
+  }
+  return `${formattedSecond.text}.${String(fraction).padStart(6, "0")}Z`;
 }
 
 // ---------------------------------------------------------------------------------------

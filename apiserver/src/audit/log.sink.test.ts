@@ -71,3 +71,27 @@ test("events after close are counted as errors of the log plugin, not written", 
     ["id-1"],
   );
 });
+
+test("lines are gathered for flushIntervalMs, then written without waiting for close", async () => {
+  const path = join(dir, "interval.log");
+  const sink = logSink({ path, flushIntervalMs: 20 });
+  sink.process([event(1)]);
+  sink.process([event(2)]);
+  const deadline = Date.now() + 5000;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = await readFile(path, "utf8").catch(() => "");
+    if (text.split("\n").length > 2) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.deepEqual(
+    text
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as AuditEvent).auditID),
+    ["id-1", "id-2"],
+  );
+  sink.process([event(3)]);
+  await sink.close(); // what is gathered is written on close
+  assert.equal((await readFile(path, "utf8")).trim().split("\n").length, 3);
+});

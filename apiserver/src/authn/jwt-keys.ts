@@ -50,6 +50,8 @@ function newKey(): PrivateJwtKey {
  * shard) with `JwtKeySet.load(dir)`; read by the token issuers and authenticators in this folder.
  */
 export class JwtKeySet {
+  #generation = 0;
+
   private constructor(
     private readonly dir: string | undefined,
     private keys: readonly PrivateJwtKey[],
@@ -86,6 +88,14 @@ export class JwtKeySet {
     return new JwtKeySet(undefined, [key], key.kid);
   }
 
+  /**
+   * Bumped by every change of the keys (rotate, retire): what a verified token was checked
+   * against, so a cache of verified tokens knows when its answers may be stale.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** The key new tokens are signed with. */
   get signingKey(): { readonly kid: string; readonly privateKey: KeyObject } {
     const key = this.keys.find((k) => k.kid === this.signingKid);
@@ -115,6 +125,7 @@ export class JwtKeySet {
     await this.persist(keys, key.kid, key);
     this.keys = keys;
     this.signingKid = key.kid;
+    this.#generation++;
     return key.kid;
   }
 
@@ -125,6 +136,7 @@ export class JwtKeySet {
     if (keys.length === this.keys.length) return;
     await this.persist(keys, this.signingKid, undefined);
     this.keys = keys;
+    this.#generation++;
     if (this.dir !== undefined) await rm(join(this.dir, `${kid}.key`), { force: true });
   }
 

@@ -181,3 +181,40 @@ test("the discovery and JWKS documents have kube-apiserver's shape and verify ou
   });
   assert.equal(payload.sub, "alice@example.com");
 });
+
+test("a verified token is answered from the cache only at its tenant, while it is valid and its key kept", async (t) => {
+  t.mock.timers.enable({ apis: ["Date"], now: Date.now() });
+  const keys = JwtKeySet.inMemory();
+  const caching = new MultiplaneJwtAuthenticator({ url: "https://caching.example", keys });
+  const token = await issueTenantToken(
+    { url: "https://caching.example", keys },
+    { tenant: acme, subject: "carol", groups: ["devs"], extra: {}, expiresInSeconds: 600 },
+  );
+  const first = await caching.authenticate(at(acme, token));
+  assert.equal(first?.name, "carol");
+  // The same answer, not a new verification.
+  assert.equal(await caching.authenticate(at(acme, token)), first);
+  // Another tenant, or the same name with another UID, does not get acme's answer.
+  assert.equal(await caching.authenticate(at(other, token)), null);
+  assert.equal(await caching.authenticate(at({ name: "acme", uid: "uid-acme-2" }, token)), null);
+  // Within the leeway after exp it is still taken; past it, refused (not served from the cache).
+  t.mock.timers.tick((600 + 30) * 1000);
+  assert.equal((await caching.authenticate(at(acme, token)))?.name, "carol");
+  t.mock.timers.tick(60 * 1000);
+  assert.equal(await caching.authenticate(at(acme, token)), null);
+});
+
+test("retiring the key of a cached token refuses it at once", async () => {
+  const keys = JwtKeySet.inMemory();
+  const caching = new MultiplaneJwtAuthenticator({ url: "https://retiring.example", keys });
+  const token = await issueTenantToken(
+    { url: "https://retiring.example", keys },
+    { tenant: acme, subject: "dave", groups: [], extra: {}, expiresInSeconds: 600 },
+  );
+  const oldKid = keys.signingKey.kid;
+  assert.equal((await caching.authenticate(at(acme, token)))?.name, "dave");
+  await keys.rotate();
+  assert.equal((await caching.authenticate(at(acme, token)))?.name, "dave");
+  await keys.retire(oldKid);
+  assert.equal(await caching.authenticate(at(acme, token)), null);
+});

@@ -26,6 +26,7 @@ import {
   type Authenticator,
   type UserInfo,
 } from "./user.ts";
+import { VerifiedTokenCache, type VerifiedTokenCacheOptions } from "./verified-token.cache.ts";
 
 /** The private claims of a tenant token. */
 export const tenantTokenClaims = {
@@ -116,14 +117,29 @@ export async function verifyWithKeySet(
 
 const stringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
 
-/** Takes back tenant tokens minted by `issueTenantToken`. Built once per process; stateless. */
+/**
+ * Takes back tenant tokens minted by `issueTenantToken`. Built once per process; keeps the users
+ * of the tokens it verified (VerifiedTokenCache: exact per tenant, key set generation and clock).
+ */
 export class MultiplaneJwtAuthenticator implements Authenticator {
-  constructor(private readonly issuer: JwtIssuer) {}
+  readonly #verified: VerifiedTokenCache<UserInfo>;
+
+  constructor(
+    private readonly issuer: JwtIssuer,
+    cache: VerifiedTokenCacheOptions = {},
+  ) {
+    this.#verified = new VerifiedTokenCache(cache);
+  }
 
   async authenticate(req: AuthRequest): Promise<UserInfo | null> {
     const token = bearerToken(req);
+    if (token === undefined) return null;
+    const key = VerifiedTokenCache.key(token, req.tenant);
+    const generation = this.issuer.keys.generation;
+    const cached = this.#verified.get(key, generation);
+    if (cached !== undefined) return cached;
     // Not ours unless our issuer signed it (OIDC issuers and the webhook may know the token).
-    if (token === undefined || unverifiedIssuer(token) !== this.issuer.url) return null;
+    if (unverifiedIssuer(token) !== this.issuer.url) return null;
     const claims = await verifyWithKeySet(this.issuer.keys, token, {
       issuer: this.issuer.url,
       audience: [tenantAudience(req.tenant)],
@@ -146,7 +162,15 @@ export class MultiplaneJwtAuthenticator implements Authenticator {
       extra[k] = v;
     }
     if (typeof claims.jti === "string" && claims.jti !== "") extra[credentialIdKey] = [`JTI=${claims.jti}`];
-    return { name: sub, uid, groups: withAuthenticatedGroup(groups), extra };
+    const user: UserInfo = Object.freeze({ name: sub, uid, groups: withAuthenticatedGroup(groups), extra });
+    // jose checked exp (required) and nbf (when present) are numbers.
+    this.#verified.set(key, {
+      value: user,
+      generation,
+      expires: claims.exp!,
+      ...(claims.nbf !== undefined ? { notBefore: claims.nbf } : {}),
+    });
+    return user;
   }
 }
 

@@ -20,6 +20,7 @@ import {
   aggregateClusterRoles,
   coversRules,
   RBACAuthorizer,
+  SubjectIndex,
 } from "./rbac.authorizer.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -574,6 +575,40 @@ describe("RBACAuthorizer", () => {
       () => new RBACAuthorizer(broken).authorize(url(root, "get", "/healthz")),
       /cache not synced/,
     );
+  });
+
+  test("a source indexed by subject gives every answer of the table, reasons included", () => {
+    const world = { clusterRoles, roles, roleBindings, clusterRoleBindings };
+    const plain = memorySource(world);
+    const indexed = new RBACAuthorizer({
+      ...plain,
+      clusterRoleBindingsFor: (u) => new SubjectIndex(clusterRoleBindings, "").for(u),
+      roleBindingsFor: (ns, u) => new SubjectIndex(plain.roleBindings(ns), ns).for(u),
+    });
+    for (const c of cases)
+      assert.deepEqual(indexed.authorize(c.attrs), authorizer.authorize(c.attrs), c.name);
+    for (const u of [jane, dave, mgr, saUser("team", "builder"), saUser("other", "deployer"), anonymous]) {
+      for (const ns of ["", "default", "team", "broken"])
+        assert.deepEqual(indexed.rulesFor(u, ns), authorizer.rulesFor(u, ns), `${u.name} in ${ns}`);
+    }
+  });
+
+  test("the subject index keeps the bindings' order and lists one binding once", () => {
+    const bindings = [
+      crb("1", ref("ClusterRole", "a"), [group("devs"), user("ann")]),
+      crb("2", ref("ClusterRole", "a"), [user("bob")]),
+      crb("3", ref("ClusterRole", "a"), [user("ann"), user("ann")]),
+      crb("4", ref("ClusterRole", "a"), [group("ops"), { kind: "Robot", name: "ann" }]),
+      crb("5", ref("ClusterRole", "a"), [sa("ghost"), sa("builder", "team")]),
+    ];
+    const names = (u: UserInfo, ns = ""): string[] =>
+      new SubjectIndex(bindings, ns).for(u).map((b) => b.metadata.name);
+    assert.deepEqual(names(who("ann", "ops", "devs")), ["1", "3", "4"]);
+    assert.deepEqual(names(who("carl")), []);
+    assert.deepEqual(names(saUser("team", "builder")), ["5"]);
+    // A ServiceAccount subject without a namespace names the binding's own namespace only.
+    assert.deepEqual(names(saUser("x", "ghost"), "x"), ["5"]);
+    assert.deepEqual(names(saUser("x", "ghost")), []);
   });
 
   test("rulesFor lists cluster-wide then namespaced rules", () => {

@@ -83,6 +83,13 @@ export interface RBACSource {
   clusterRoleBindings(): readonly ClusterRoleBinding[];
   role(namespace: string, name: string): Role | undefined;
   clusterRole(name: string): ClusterRole | undefined;
+  /**
+   * Optional indexes (a SubjectIndex): of clusterRoleBindings() and roleBindings(namespace),
+   * at least those with a subject that applies to `user`, in the same order. visitGrants asks
+   * them when present (every binding is checked otherwise); the answer must be as fresh.
+   */
+  clusterRoleBindingsFor?(user: UserInfo): readonly ClusterRoleBinding[];
+  roleBindingsFor?(namespace: string, user: UserInfo): readonly RoleBinding[];
 }
 
 const items = (l: List): readonly string[] => l ?? [];
@@ -158,6 +165,76 @@ export function subjectApplies(user: UserInfo, subject: Subject, namespace: stri
   }
 }
 
+const byNumber = (a: number, b: number): number => a - b;
+
+/**
+ * The bindings of one namespace ("" for ClusterRoleBindings) by the users, groups and
+ * ServiceAccounts their subjects name, so that a request looks at the few bindings that may
+ * apply to its user instead of all of them. Keys follow subjectApplies exactly (a
+ * ServiceAccount subject by its username, its namespace defaulting to the binding's); the
+ * answer keeps the bindings' order (upstream's reasons name the first grant). Immutable:
+ * built from one snapshot of the bindings, which it must not outlive.
+ */
+export class SubjectIndex<T extends RoleBinding> {
+  readonly #bindings: readonly T[];
+  readonly #byUser = new Map<string, number[]>();
+  readonly #byGroup = new Map<string, number[]>();
+
+  constructor(bindings: readonly T[], namespace: string) {
+    this.#bindings = bindings;
+    const add = (map: Map<string, number[]>, key: string, i: number): void => {
+      const list = map.get(key);
+      if (list === undefined) map.set(key, [i]);
+      else if (list[list.length - 1] !== i) list.push(i);
+    };
+    bindings.forEach((binding, i) => {
+      for (const subject of binding.subjects ?? []) {
+        switch (subject.kind) {
+          case "User":
+            add(this.#byUser, subject.name, i);
+            break;
+          case "Group":
+            add(this.#byGroup, subject.name, i);
+            break;
+          case "ServiceAccount": {
+            const ns =
+              subject.namespace !== undefined && subject.namespace !== "" ? subject.namespace : namespace;
+            if (ns !== "") add(this.#byUser, serviceAccountUsername(ns, subject.name), i);
+            break;
+          }
+          default:
+            break; // never applies
+        }
+      }
+    });
+  }
+
+  /** The bindings with a subject naming the user or one of its groups, in order. */
+  for(user: UserInfo): T[] {
+    const lists: number[][] = [];
+    const byName = this.#byUser.get(user.name);
+    if (byName !== undefined) lists.push(byName);
+    for (const g of user.groups) {
+      const byGroup = this.#byGroup.get(g);
+      if (byGroup !== undefined) lists.push(byGroup);
+    }
+    if (lists.length === 0) return [];
+    const out: T[] = [];
+    if (lists.length === 1) {
+      for (const i of lists[0]!) out.push(this.#bindings[i]!);
+      return out;
+    }
+    // Several sorted lists: merged in binding order, each binding once.
+    const indices = lists.flat().sort(byNumber);
+    let previous = -1;
+    for (const i of indices) {
+      if (i !== previous) out.push(this.#bindings[i]!);
+      previous = i;
+    }
+    return out;
+  }
+}
+
 function describeSubject(s: Subject, bindingNamespace: string): string {
   if (s.kind === "ServiceAccount") {
     const ns = s.namespace !== undefined && s.namespace !== "" ? s.namespace : bindingNamespace;
@@ -186,6 +263,71 @@ interface Grant {
   readonly rules: readonly Rule[];
 }
 
+// The walk below runs on every request: module-level functions and a class rather than
+// closures made per call.
+
+class BindingGrant implements Grant {
+  constructor(
+    private readonly binding: RoleBinding,
+    private readonly subject: Subject,
+    private readonly namespaced: boolean,
+    readonly rules: readonly Rule[],
+  ) {}
+
+  describe(): string {
+    return describeGrant(this.binding, this.subject, this.namespaced);
+  }
+}
+
+/** The rules a roleRef names, or undefined (and an error) when it names nothing. */
+function rulesOf(
+  source: RBACSource,
+  ref: RoleRef,
+  bindingNamespace: string,
+  errors: string[],
+): readonly Rule[] | undefined {
+  switch (ref.kind) {
+    case "Role": {
+      const role = bindingNamespace === "" ? undefined : source.role(bindingNamespace, ref.name);
+      if (role === undefined) errors.push(notFound("role", ref.name));
+      return role === undefined ? undefined : (role.rules ?? []);
+    }
+    case "ClusterRole": {
+      const role = source.clusterRole(ref.name);
+      if (role === undefined) errors.push(notFound("clusterrole", ref.name));
+      return role === undefined ? undefined : (role.rules ?? []);
+    }
+    default:
+      errors.push(`unsupported role reference kind: ${goQuote(ref.kind)}`);
+      return undefined;
+  }
+}
+
+/** Visits the grants of `bindings` (of namespace `ns`, "" for cluster-wide); false when the visitor stopped. */
+function walkBindings(
+  source: RBACSource,
+  user: UserInfo,
+  bindings: readonly RoleBinding[],
+  ns: string,
+  errors: string[],
+  visit: (g: Grant) => boolean,
+): boolean {
+  for (const binding of bindings) {
+    let subject: Subject | undefined;
+    for (const s of binding.subjects ?? []) {
+      if (subjectApplies(user, s, ns)) {
+        subject = s;
+        break;
+      }
+    }
+    if (subject === undefined) continue;
+    const rules = rulesOf(source, binding.roleRef, ns, errors);
+    if (rules === undefined) continue;
+    if (!visit(new BindingGrant(binding, subject, ns !== "", rules))) return false;
+  }
+  return true;
+}
+
 /**
  * Resolves role references and walks the grants of a user in a namespace in upstream's
  * order: every ClusterRoleBinding first, then the RoleBindings of `namespace` (none when it
@@ -198,35 +340,12 @@ export function visitGrants(
   visit: (g: Grant) => boolean,
 ): string[] {
   const errors: string[] = [];
-  const rulesOf = (ref: RoleRef, bindingNamespace: string): readonly Rule[] | undefined => {
-    switch (ref.kind) {
-      case "Role": {
-        const role = bindingNamespace === "" ? undefined : source.role(bindingNamespace, ref.name);
-        if (role === undefined) errors.push(notFound("role", ref.name));
-        return role === undefined ? undefined : (role.rules ?? []);
-      }
-      case "ClusterRole": {
-        const role = source.clusterRole(ref.name);
-        if (role === undefined) errors.push(notFound("clusterrole", ref.name));
-        return role === undefined ? undefined : (role.rules ?? []);
-      }
-      default:
-        errors.push(`unsupported role reference kind: ${goQuote(ref.kind)}`);
-        return undefined;
-    }
-  };
-  const walk = (bindings: readonly RoleBinding[], ns: string): boolean => {
-    for (const binding of bindings) {
-      const subject = (binding.subjects ?? []).find((s) => subjectApplies(user, s, ns));
-      if (subject === undefined) continue;
-      const rules = rulesOf(binding.roleRef, ns);
-      if (rules === undefined) continue;
-      if (!visit({ describe: () => describeGrant(binding, subject, ns !== ""), rules })) return false;
-    }
-    return true;
-  };
-  if (!walk(source.clusterRoleBindings(), "")) return errors;
-  if (namespace !== "") walk(source.roleBindings(namespace), namespace);
+  const clusterRoleBindings = source.clusterRoleBindingsFor?.(user) ?? source.clusterRoleBindings();
+  if (!walkBindings(source, user, clusterRoleBindings, "", errors, visit)) return errors;
+  if (namespace !== "") {
+    const roleBindings = source.roleBindingsFor?.(namespace, user) ?? source.roleBindings(namespace);
+    walkBindings(source, user, roleBindings, namespace, errors, visit);
+  }
   return errors;
 }
 
@@ -256,9 +375,13 @@ export class RBACAuthorizer implements Authorizer {
   authorize(a: Attributes): Decision {
     let reason: string | undefined;
     const errors = visitGrants(this.#source, a.user, a.namespace, (g) => {
-      if (!g.rules.some((r) => ruleAllows(a, r))) return true;
-      reason = `RBAC: allowed by ${g.describe()}`;
-      return false;
+      for (const r of g.rules) {
+        if (ruleAllows(a, r)) {
+          reason = `RBAC: allowed by ${g.describe()}`;
+          return false;
+        }
+      }
+      return true;
     });
     if (reason !== undefined) return allow(reason);
     return noOpinion(errors.length === 0 ? "" : `RBAC: ${aggregateErrors(errors)}`);

@@ -1,9 +1,12 @@
 // The RBAC index of one tenant: its Roles, ClusterRoles and bindings as the RBAC authorizer
 // reads them, answered from the tenant's watch cache (no storage read per request) and
-// regrouped only when an RBAC object of the tenant changed.
+// regrouped only when an RBAC object of the tenant changed; bindings also indexed by the
+// subjects they name, so a request reads only the bindings that may apply to its user.
 
-import { objectKey, resourcePrefix, validateSegment } from "../storage/keys.ts";
+import { resourcePrefix } from "../storage/keys.ts";
 import type { TenantCache } from "../registry/watch-cache.ts";
+import type { UserInfo } from "../authn/user.ts";
+import { SubjectIndex } from "./rbac.authorizer.ts";
 import type { ClusterRole, ClusterRoleBinding, RBACSource, Role, RoleBinding } from "./rbac.authorizer.ts";
 
 export const rbacGroup = "rbac.authorization.k8s.io";
@@ -15,20 +18,15 @@ const refs = {
   clusterrolebindings: { group: rbacGroup, resource: "clusterrolebindings" },
 } as const;
 
-const isSegment = (s: string): boolean => {
-  try {
-    validateSegment("name", s);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** A resource's objects, regrouped by namespace, rebuilt when the cache says they changed. */
-class Grouped<T extends { metadata: { namespace?: string | undefined } }> {
+class Grouped<T extends { metadata: { name: string; namespace?: string | undefined } }> {
   private seen = -1;
   private byNamespace = new Map<string, T[]>();
   private all: T[] = [];
+  /** Bindings only: each namespace's SubjectIndex, built on first use after each rebuild. */
+  private subjectIndexes = new Map<string, SubjectIndex<T & RoleBinding>>();
+  /** Each namespace's objects by name, built on first use after each rebuild. */
+  private byName = new Map<string, Map<string, T>>();
 
   constructor(
     private readonly cache: TenantCache,
@@ -46,7 +44,32 @@ class Grouped<T extends { metadata: { namespace?: string | undefined } }> {
       if (list === undefined) this.byNamespace.set(ns, (list = []));
       list.push(o);
     }
+    this.subjectIndexes = new Map();
+    this.byName = new Map();
     this.seen = changes;
+  }
+
+  /** The object `name` of `namespace` ("" for cluster-scoped ones). */
+  named(namespace: string, name: string): T | undefined {
+    this.refresh();
+    let names = this.byName.get(namespace);
+    if (names === undefined) {
+      names = new Map();
+      for (const o of this.byNamespace.get(namespace) ?? []) names.set(o.metadata.name, o);
+      this.byName.set(namespace, names);
+    }
+    return names.get(name);
+  }
+
+  /** The bindings of `namespace` ("": every cluster-scoped one) whose subjects may name `user`. */
+  boundTo(this: Grouped<T & RoleBinding>, namespace: string, user: UserInfo): readonly T[] {
+    this.refresh();
+    let index = this.subjectIndexes.get(namespace);
+    if (index === undefined) {
+      index = new SubjectIndex(this.byNamespace.get(namespace) ?? [], namespace);
+      this.subjectIndexes.set(namespace, index);
+    }
+    return index.for(user);
   }
 
   inNamespace(namespace: string): readonly T[] {
@@ -71,10 +94,7 @@ export class TenantRBACSource implements RBACSource {
   private readonly clusterRolesIndex: Grouped<ClusterRole>;
   private readonly clusterRoleBindingsIndex: Grouped<ClusterRoleBinding>;
 
-  constructor(
-    private readonly cache: TenantCache,
-    tenantUid: string,
-  ) {
+  constructor(cache: TenantCache, tenantUid: string) {
     this.tenant = { uid: tenantUid };
     const prefix = (r: { group: string; resource: string }) => resourcePrefix(this.tenant, r);
     this.rolesIndex = new Grouped(cache, prefix(refs.roles));
@@ -99,17 +119,19 @@ export class TenantRBACSource implements RBACSource {
     return this.clusterRoleBindingsIndex.everything();
   }
 
+  roleBindingsFor(namespace: string, user: UserInfo): readonly RoleBinding[] {
+    return this.roleBindingsIndex.boundTo(namespace, user);
+  }
+
+  clusterRoleBindingsFor(user: UserInfo): readonly ClusterRoleBinding[] {
+    return this.clusterRoleBindingsIndex.boundTo("", user);
+  }
+
   role(namespace: string, name: string): Role | undefined {
-    return this.lookup(refs.roles, namespace, name) as Role | undefined;
+    return this.rolesIndex.named(namespace, name);
   }
 
   clusterRole(name: string): ClusterRole | undefined {
-    return this.lookup(refs.clusterroles, undefined, name) as ClusterRole | undefined;
-  }
-
-  /** A name no key can hold (a roleRef to "a/b") names no object: undefined, as a missing one. */
-  private lookup(ref: { group: string; resource: string }, namespace: string | undefined, name: string) {
-    if (!isSegment(name) || (namespace !== undefined && !isSegment(namespace))) return undefined;
-    return this.cache.get(objectKey(this.tenant, ref, namespace, name))?.obj;
+    return this.clusterRolesIndex.named("", name);
   }
 }
