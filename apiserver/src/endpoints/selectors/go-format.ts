@@ -19,8 +19,12 @@ const namedEscapes: Readonly<Record<string, string>> = {
   "\v": "\\v",
 };
 
+/** Printable ASCII other than `"` and `\`: quoted as it is (the common case, kept cheap). */
+const plainAscii = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** strconv.Quote, i.e. what `%q` prints for a string. */
 export function goQuote(s: string): string {
+  if (plainAscii.test(s)) return `"${s}"`;
   let out = '"';
   for (const ch of s) {
     const cp = ch.codePointAt(0) ?? 0;
