@@ -35,6 +35,7 @@ import { impersonate, wantsImpersonation } from "./impersonation.ts";
 import type { TokenReviewer } from "../endpoints/reviews.handler.ts";
 import type { RequestAdmission } from "../registry/store.ts";
 import {
+  rootTenant,
   tenantNotFound,
   tenantTerminating,
   type TenantInstance,
@@ -335,7 +336,12 @@ async function stages(
 
   // 8. Handler.
   if (!info.isResourceRequest) {
-    if (deps.metrics !== undefined && ctx.path === "/metrics") {
+    // The shard's metrics are the platform's, served at the root tenant only: they count every
+    // tenant's requests (multiplane_tenant_requests_total{tenant=…}, apiserver_request_total by
+    // group and resource), so a tenant's own cluster-admin reading /clusters/<tenant>/metrics
+    // would learn which other tenants exist, how busy they are and the kinds they serve.
+    // Elsewhere the path is unknown (404 from the non-resource handler), as on a cluster without it.
+    if (deps.metrics !== undefined && ctx.path === "/metrics" && ctx.tenant?.uid === rootTenant.uid) {
       const rendered = await deps.metrics.render();
       sendResponse(res, ctx.method, {
         status: 200,
