@@ -24,6 +24,7 @@ import { ApiserverMetrics } from "../metrics/index.ts";
 import { buildKubeconfig } from "../server/kubeconfig.ts";
 import { ensureServingPKI } from "../server/pki.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
+import type { ShardFairnessOptions } from "../server/fairness.ts";
 import { openStorage } from "../storage/index.ts";
 import type { Storage } from "../storage/interface.ts";
 import { platformCRDsDir, readCRDs, installCRDs } from "../registry/crd/crd.installer.ts";
@@ -55,6 +56,10 @@ export interface UpOptions {
   tenantIdleTimeoutMs?: number;
   /** This shard's name, written to each ControlPlane's status.shard (default "local"). */
   shard?: string;
+  /** Per-tenant in-flight limit (a tenant's policy overrides it; default 64) and queue. */
+  fairness?: ShardFairnessOptions;
+  /** The least time between two writes of a tenant's ControlPlane status.usage (default 5 s). */
+  usageIntervalMs?: number;
 }
 
 /** The issuer when none is given and the port is chosen at listen time. */
@@ -163,6 +168,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       auditor,
       auditPolicy: (tenant) => tenant.policy?.auditPolicy ?? auditPolicy,
       metrics,
+      ...(opts.fairness !== undefined ? { fairness: opts.fairness } : {}),
       log,
     });
     // Tenants come from the root tenant's ControlPlanes; endpoints name this server.
@@ -172,6 +178,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       shard: opts.shard ?? "local",
       serverURL: server.url,
       log,
+      ...(opts.usageIntervalMs !== undefined ? { usageIntervalMs: opts.usageIntervalMs } : {}),
     });
     await registry.start();
   } catch (err) {
@@ -219,6 +226,13 @@ export function parseDurationMs(text: string): number {
   return Number(m[1]) * unit;
 }
 
+/** A flag's value as a positive integer; throws otherwise. */
+function positiveInteger(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: "${text}" is not a positive integer`);
+  return n;
+}
+
 export async function runUp(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
@@ -232,6 +246,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       "service-account-issuer": { type: "string" },
       "tenant-idle-timeout": { type: "string" },
       shard: { type: "string", default: "local" },
+      "max-requests-inflight": { type: "string" },
     },
   });
   const mp = await up({
@@ -248,6 +263,13 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       ? { tenantIdleTimeoutMs: parseDurationMs(values["tenant-idle-timeout"]) }
       : {}),
     shard: values.shard,
+    ...(values["max-requests-inflight"]
+      ? {
+          fairness: {
+            maxRequestsInFlight: positiveInteger("--max-requests-inflight", values["max-requests-inflight"]),
+          },
+        }
+      : {}),
   });
   process.stdout.write(
     `\nMultiplane is serving at ${mp.url}\n` +

@@ -2,7 +2,8 @@
 // one storage watch and fanned out in process to the API's watches (kube's Cacher,
 // one per tenant instead of one per resource). Reads that need the latest state wait
 // until the cache has caught up with storage's current revision, and concurrent
-// readers share one revision check (kube's ConsistentListFromCache).
+// readers share one revision check (kube's ConsistentListFromCache). It also keeps the
+// tenant's usage (objects and stored bytes) current as events arrive, for quotas.
 
 import { Buffer } from "node:buffer";
 import type { KeyValue, Storage, Watch, WatchEvent } from "../storage/interface.ts";
@@ -47,6 +48,12 @@ export function decodeStored(kv: KeyValue, revision = kv.modRevision): CachedObj
 
 const historyLimit = 10_000;
 
+/** What a tenant stores: its keys, and the bytes of their values as stored (resourceVersion never is). */
+export interface TenantUsage {
+  readonly objects: number;
+  readonly bytes: number;
+}
+
 export class TenantCache {
   /** Objects by storage key. */
   private readonly objects = new Map<string, CachedObject>();
@@ -63,6 +70,9 @@ export class TenantCache {
   /** Every event after this revision is in `history`. */
   private historyStart = 0;
   private revisionNow = 0;
+  /** The tenant's usage: moved by put() and remove() as events arrive, never recounted. */
+  private objectCount = 0;
+  private storedBytes = 0;
   private waiters: { revision: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   private watch: Watch | undefined;
   private failure: Error | undefined;
@@ -113,6 +123,11 @@ export class TenantCache {
     return this.objects.get(key);
   }
 
+  /** Objects and stored bytes of the tenant as of `revision` (O(1): kept as events arrive). */
+  usage(): TenantUsage {
+    return { objects: this.objectCount, bytes: this.storedBytes };
+  }
+
   /** Objects under `prefix`, in key order. */
   list(prefix: string): CachedObject[] {
     // A namespace's list reads its namespace bucket; a resource's its resource bucket.
@@ -153,6 +168,9 @@ export class TenantCache {
   }
 
   private put(o: CachedObject): void {
+    const prev = this.objects.get(o.key);
+    if (prev === undefined) this.objectCount++;
+    this.storedBytes += o.size - (prev?.size ?? 0);
     this.objects.set(o.key, o);
     const r = this.resourceOf(o.key);
     this.bucketChanges.set(r, (this.bucketChanges.get(r) ?? 0) + 1);
@@ -168,6 +186,11 @@ export class TenantCache {
   }
 
   private remove(key: string): void {
+    const prev = this.objects.get(key);
+    if (prev !== undefined) {
+      this.objectCount--;
+      this.storedBytes -= prev.size;
+    }
     this.objects.delete(key);
     const r = this.resourceOf(key);
     this.byResource.get(r)?.delete(key);

@@ -3,6 +3,7 @@
 // never in another's. Past the queue, or after waiting too long in it, a request is refused
 // with 429 TooManyRequests and Retry-After. Watches and other long-running requests do not
 // count (kube's max-in-flight filter exempts them too): they would hold a slot for hours.
+// The shard's chain (server/fairness.ts) uses the same queues, with each tenant's own limit.
 
 import PQueue from "p-queue";
 import { tooManyRequests } from "../apierrors/status.ts";
@@ -40,15 +41,23 @@ export class TenantFairness {
    * Runs `serve` when the tenant has a free slot, holding the slot until it settles. Throws a
    * 429 StatusError when the queue is full or the wait too long, and `signal`'s reason when it
    * aborts while waiting (the client went away). Once `serve` runs, nothing here stops it.
+   * `maxInflight` is the tenant's own limit (its policy), the default one otherwise.
    */
-  async run<T>(tenant: string, serve: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(
+    tenant: string,
+    serve: () => Promise<T>,
+    signal?: AbortSignal,
+    maxInflight = this.maxInflight,
+  ): Promise<T> {
     let queue = this.queues.get(tenant);
     if (queue === undefined) {
-      queue = new PQueue({ concurrency: this.maxInflight });
+      queue = new PQueue({ concurrency: maxInflight });
       this.queues.set(tenant, queue);
+    } else if (queue.concurrency !== maxInflight) {
+      queue.concurrency = maxInflight; // the tenant's policy changed
     }
     const q = queue;
-    if (q.pending >= this.maxInflight && q.size >= this.maxQueued) {
+    if (q.pending >= maxInflight && q.size >= this.maxQueued) {
       throw tooManyRequests(this.retryAfterSeconds);
     }
     // p-queue 8 drops an aborted task only when it reaches the front, and an abort signal
@@ -85,6 +94,21 @@ export class TenantFairness {
       };
       task.then(forget, forget);
     }
+  }
+
+  /**
+   * Takes a slot of `tenant` as run() does and holds it until the returned function is called
+   * (idempotent): for a caller whose work is not one callback, such as the shard's handler chain.
+   */
+  acquire(tenant: string, signal?: AbortSignal, maxInflight?: number): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      this.run(
+        tenant,
+        () => new Promise<void>((release) => resolve(() => release())),
+        signal,
+        maxInflight,
+      ).catch(reject);
+    });
   }
 
   /** Requests of `tenant` in flight and waiting (for tests and metrics). */

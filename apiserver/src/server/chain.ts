@@ -17,7 +17,7 @@ import {
   type AuditRecorder,
   type Auditor,
 } from "../audit/index.ts";
-import { requestKind, type ApiserverMetrics } from "../metrics/index.ts";
+import type { ApiserverMetrics } from "../metrics/index.ts";
 import type { Logger } from "pino";
 import {
   forbidden,
@@ -32,6 +32,7 @@ import { anonymousUser, type Authenticator, type UserInfo } from "../authn/user.
 import { parseRequestInfo, type RequestInfo } from "../request/request-info.ts";
 import { forbiddenMessage, type Attributes } from "../authz/authorizer.ts";
 import { impersonate, wantsImpersonation } from "./impersonation.ts";
+import type { ShardFairness } from "./fairness.ts";
 import type { TokenReviewer } from "../endpoints/reviews.handler.ts";
 import type { RequestAdmission } from "../registry/store.ts";
 import {
@@ -77,6 +78,8 @@ export interface ChainDeps {
   readonly auditPolicy?: (tenant: Tenant) => AuditPolicy | undefined;
   /** Prometheus metrics, served at /metrics. */
   readonly metrics?: ApiserverMetrics;
+  /** Per-tenant in-flight and watch limits (position 6). */
+  readonly fairness: ShardFairness;
   readonly log: Logger;
   /** Open watch streams, ended by the server on shutdown so clients re-watch elsewhere. */
   readonly watches: Set<ServerResponse>;
@@ -303,9 +306,9 @@ async function stages(
     ctx.audit?.impersonate(ctx.user);
   }
 
-  // 6. Fairness — per-tenant in-flight limits come with multi-tenancy; until then in-flight is counted.
-  if (deps.metrics !== undefined && info.verb !== "watch")
-    holdInflight(deps.metrics.inflight(requestKind(info)));
+  // 6. Fairness: the tenant's in-flight limit with a short queue (watches exempt), and its open
+  //    watches against maxWatches; 429 with Retry-After past either (fairness.ts).
+  holdInflight(await deps.fairness.admit(tenant, info, res, () => instanceOf(deps, ctx), deps.metrics));
 
   // 7. Authorization: the tenant's union (system:masters, then RBAC); anything but Allow is a
   //    403 with kube's text; an authorizer that throws is a 500 (failure() below).

@@ -12,6 +12,7 @@ import type { ApiserverMetrics } from "../metrics/index.ts";
 import type { Tenant, TenantManager } from "../tenancy/instance.ts";
 import { sendStatus, serveRequest } from "./chain.ts";
 import type { ServingPKI } from "./pki.ts";
+import { ShardFairness, type ShardFairnessOptions } from "./fairness.ts";
 
 /** kube-apiserver's limit on a request body. */
 export const maxRequestBytes = 3 * 1024 * 1024;
@@ -26,6 +27,8 @@ export interface ServerOptions {
   readonly auditor?: Auditor;
   readonly auditPolicy?: (tenant: Tenant) => AuditPolicy | undefined;
   readonly metrics?: ApiserverMetrics;
+  /** Per-tenant in-flight limits (a tenant's policy overrides the default) and queue. */
+  readonly fairness?: ShardFairnessOptions;
   readonly log: Logger;
 }
 
@@ -68,6 +71,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 
   const watches = new Set<ServerResponse>();
+  const fairness = new ShardFairness(opts.fairness);
   app.route({
     method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
     url: "/*",
@@ -81,6 +85,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           ...(opts.auditor !== undefined ? { auditor: opts.auditor } : {}),
           ...(opts.auditPolicy !== undefined ? { auditPolicy: opts.auditPolicy } : {}),
           ...(opts.metrics !== undefined ? { metrics: opts.metrics } : {}),
+          fairness,
           log: opts.log,
           watches,
         },

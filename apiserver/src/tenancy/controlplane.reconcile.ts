@@ -3,7 +3,9 @@
 // - present: the teardown finalizer is added; the tenant is registered in this shard's
 //   TenantManager as {name, uid: the ControlPlane's UID, policy: its effective policy} (the
 //   same Tenant object while nothing changed, a new one — a rebuilt instance — when it did);
-//   its bootstrap objects are written; then status: Ready, shard, endpoint, observedGeneration;
+//   its bootstrap objects are written; then status: Ready, shard, endpoint, observedGeneration,
+//   and usage (objects, storageBytes) when this shard has the tenant's instance started, at most
+//   once per usage interval per tenant (the registry's timer queues tenants whose usage moved);
 // - being deleted: the tenant turns terminating (every request refused, instance stopped), its
 //   whole key prefix is deleted, and only when nothing is left the finalizer is removed;
 // - gone: the tenant is unregistered.
@@ -47,7 +49,29 @@ export interface ControlPlaneReconcileContext {
    * unchanged ControlPlane keeps its Tenant object and its instance). Owned by the registry.
    */
   readonly managed: Map<string, string>;
+  /** When each tenant's status.usage was last written (ms); owned by the registry. */
+  readonly usageWrittenAt: Map<string, number>;
+  /** The least time between two writes of a tenant's status.usage. */
+  readonly usageIntervalMs: number;
+  readonly now: () => number;
 }
+
+export type ControlPlaneUsage = NonNullable<ControlPlaneStatus["usage"]>;
+
+/** The tenant's usage as its started instance on this shard counts it (none: not active here). */
+export function currentUsage(
+  tenants: TenantManager,
+  tenantName: string,
+  uid: string,
+): ControlPlaneUsage | undefined {
+  const instance = tenants.startedInstance(tenantName);
+  if (instance === undefined || instance.tenant.uid !== uid) return undefined;
+  const { objects, bytes } = instance.cache.usage();
+  return { objects, storageBytes: bytes };
+}
+
+export const sameUsage = (a: ControlPlaneUsage | undefined, b: ControlPlaneUsage | undefined): boolean =>
+  a?.objects === b?.objects && a?.storageBytes === b?.storageBytes;
 
 /** The root tenant's ControlPlane kind (served once the CRD is installed and Established). */
 export function controlPlaneDef(root: TenantInstance): ResourceDef {
@@ -79,6 +103,7 @@ export async function reconcileControlPlane(
   const cp = root.cache.get(root.key(def, undefined, name))?.obj as ControlPlane | undefined;
 
   if (cp === undefined) {
+    ctx.usageWrittenAt.delete(tenantName);
     if (ctx.managed.delete(tenantName)) await tenants.removeTenant(tenantName);
     return;
   }
@@ -157,11 +182,18 @@ export async function reconcileControlPlane(
     ctx.managed.set(tenantName, source);
   }
   if (cp.status?.phase !== "Ready") await tenants.bootstrap({ uid });
+  // Usage is rate-limited per tenant: its own status writes bring the ControlPlane back here.
+  let usage = currentUsage(tenants, tenantName, uid);
+  const lastWritten = ctx.usageWrittenAt.get(tenantName);
+  if (lastWritten !== undefined && ctx.now() - lastWritten < ctx.usageIntervalMs) usage = undefined;
+  if (usage !== undefined && sameUsage(usage, cp.status?.usage)) usage = undefined;
   await writeStatus(ctx, def, cp, {
     phase: "Ready",
     ready: { status: "True", reason: "Ready", message: `tenant ${tenantName} is served` },
     endpoint: `${ctx.serverURL}/clusters/${tenantName}`,
+    ...(usage !== undefined ? { usage } : {}),
   });
+  if (usage !== undefined) ctx.usageWrittenAt.set(tenantName, ctx.now());
   return;
 }
 
@@ -216,6 +248,8 @@ interface DesiredStatus {
   readonly phase: NonNullable<ControlPlaneStatus["phase"]>;
   readonly ready: Pick<ControlPlaneCondition, "status" | "reason" | "message">;
   readonly endpoint?: string;
+  /** A new status.usage (absent: the current one stays). */
+  readonly usage?: ControlPlaneUsage;
 }
 
 /** Writes the status when it differs (lastTransitionTime moves only when the Ready status does). */
@@ -240,6 +274,7 @@ async function writeStatus(
       phase: desired.phase,
       shard: ctx.shard,
       ...(desired.endpoint !== undefined ? { endpoint: desired.endpoint } : {}),
+      ...(desired.usage !== undefined ? { usage: desired.usage } : {}),
       conditions: [...(current?.conditions ?? []).filter((c) => c.type !== "Ready"), ready],
       ...(generation !== undefined ? { observedGeneration: generation } : {}),
     };

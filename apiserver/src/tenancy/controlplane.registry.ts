@@ -3,7 +3,8 @@
 // changes, refused while being deleted, removed when gone), and writes their status. Watch
 // plumbing only; the decisions are in controlplane.reconcile.ts. A change of an organization
 // queues its projects too (their effective policy derives from it). It is also the router's
-// TenantDirectory: each tenant's uid, phase, shard and policy, answered from memory.
+// TenantDirectory: each tenant's uid, phase, shard and policy, answered from memory. A timer
+// queues, once per usage interval, the tenants active here whose status.usage is out of date.
 
 import type { Logger } from "pino";
 import { logKeys, queueFailureLogger } from "../controllers/log.ts";
@@ -13,7 +14,12 @@ import type { Storage } from "../storage/interface.ts";
 import { objectKey, resourcePrefix } from "../storage/keys.ts";
 import { controlPlaneGroup, controlPlanePlural, type ControlPlane } from "./controlplane.types.ts";
 import { controlPlaneOfTenant } from "./names.ts";
-import { reconcileControlPlane, type ControlPlaneReconcileContext } from "./controlplane.reconcile.ts";
+import {
+  currentUsage,
+  reconcileControlPlane,
+  sameUsage,
+  type ControlPlaneReconcileContext,
+} from "./controlplane.reconcile.ts";
 import { rootTenant, type TenantInstance, type TenantManager } from "./instance.ts";
 
 export interface ControlPlaneRegistryOptions {
@@ -27,7 +33,12 @@ export interface ControlPlaneRegistryOptions {
   readonly queue?: WorkQueueOptions;
   /** Delay before re-subscribing when the root tenant's cache failed (default 1 s). */
   readonly restartDelayMs?: number;
+  /** The least time between two writes of a tenant's status.usage (default 5 s). */
+  readonly usageIntervalMs?: number;
 }
+
+/** status.usage of a tenant is written at most this often by default. */
+export const defaultUsageIntervalMs = 5_000;
 
 /**
  * Started by `multiplane up` once the root tenant serves the ControlPlane CRD; stopped before
@@ -37,6 +48,9 @@ export class ControlPlaneRegistry implements TenantDirectory {
   private readonly queue: WorkQueue;
   private readonly listeners = new Set<() => void>();
   private readonly managed = new Map<string, string>();
+  private readonly usageWrittenAt = new Map<string, number>();
+  private readonly usageIntervalMs: number;
+  private usageTimer: NodeJS.Timeout | undefined;
   private root: TenantInstance | undefined;
   private unsubscribe: (() => void) | undefined;
   private offClose: (() => void) | undefined;
@@ -44,6 +58,7 @@ export class ControlPlaneRegistry implements TenantDirectory {
   private stopped = false;
 
   constructor(private readonly opts: ControlPlaneRegistryOptions) {
+    this.usageIntervalMs = opts.usageIntervalMs ?? defaultUsageIntervalMs;
     const log = opts.log.child({ [logKeys.controller]: "controlplane" });
     this.queue = new WorkQueue(
       async (name) => {
@@ -73,6 +88,10 @@ export class ControlPlaneRegistry implements TenantDirectory {
       this.notify();
     });
     for (const c of root.cache.list(prefix)) this.queueName(c.obj.metadata?.name);
+    if (this.usageTimer === undefined && this.usageIntervalMs > 0) {
+      this.usageTimer = setInterval(() => this.queueStaleUsage(), this.usageIntervalMs);
+      this.usageTimer.unref(); // stop() clears it
+    }
     // The root's cache failed (its instance is rebuilt on the next use): start over on the new one.
     this.offClose = root.cache.onClose(() => {
       this.unsubscribe?.();
@@ -91,6 +110,8 @@ export class ControlPlaneRegistry implements TenantDirectory {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.usageTimer);
+    this.usageTimer = undefined;
     this.unsubscribe?.();
     this.offClose?.();
     await this.queue.shutdown();
@@ -168,6 +189,34 @@ export class ControlPlaneRegistry implements TenantDirectory {
     }
   }
 
+  /**
+   * Queues the ControlPlanes of tenants active on this shard whose status.usage differs from
+   * their cache's count (O(active tenants), from memory; the reconciler writes it).
+   */
+  private queueStaleUsage(): void {
+    const root = this.root;
+    if (root === undefined || this.stopped) return;
+    for (const tenantName of this.managed.keys()) {
+      let cpName: string;
+      try {
+        cpName = controlPlaneOfTenant(tenantName);
+      } catch {
+        continue;
+      }
+      const key = objectKey(
+        { uid: rootTenant.uid },
+        { group: controlPlaneGroup, resource: controlPlanePlural },
+        undefined,
+        cpName,
+      );
+      const cp = root.cache.get(key)?.obj as ControlPlane | undefined;
+      const uid = cp?.metadata?.uid;
+      if (uid === undefined || cp?.metadata?.deletionTimestamp !== undefined) continue;
+      const usage = currentUsage(this.opts.tenants, tenantName, uid);
+      if (usage !== undefined && !sameUsage(usage, cp?.status?.usage)) this.queue.add(cpName);
+    }
+  }
+
   private context(log: Logger): ControlPlaneReconcileContext {
     return {
       root: this.root!,
@@ -177,6 +226,9 @@ export class ControlPlaneRegistry implements TenantDirectory {
       serverURL: this.opts.serverURL,
       log,
       managed: this.managed,
+      usageWrittenAt: this.usageWrittenAt,
+      usageIntervalMs: this.usageIntervalMs,
+      now: Date.now,
     };
   }
 }

@@ -26,6 +26,7 @@ import { validatingAdmissionPolicy } from "../admission/policy/index.ts";
 import { mutatingWebhooks, validatingWebhooks } from "../admission/webhook/index.ts";
 import { rbacEscalation } from "../admission/rbac-escalation.admission.ts";
 import { resourceQuotaAdmission } from "../admission/resource-quota.admission.ts";
+import { tenantQuotaAdmission } from "../admission/tenant-quota.admission.ts";
 import {
   aggregateClusterRoles,
   defaultClusterRoleBindings,
@@ -70,6 +71,8 @@ const admissionPlugins: readonly AdmissionPlugin[] = [
   validatingAdmissionPolicy(),
   validatingWebhooks({ matchConditions: evaluateMatchConditions }),
   resourceQuotaAdmission,
+  // The tenant's own objects and bytes in the shared storage (its policy's quotas).
+  tenantQuotaAdmission,
   // kube checks RBAC escalation in the RBAC registry, after admission; here it is the last plugin.
   rbacEscalation,
 ];
@@ -244,6 +247,8 @@ interface Entry {
   readonly instance: TenantInstance;
   readonly ready: Promise<TenantInstance>;
   lastUsed: number;
+  /** Its start completed: its cache holds the tenant. */
+  started: boolean;
   /** Open watches (and other holders): while above 0 the instance is never idle. */
   holds: number;
 }
@@ -341,6 +346,16 @@ export class TenantManager {
   }
 
   /**
+   * The started instance of the tenant `name` as registered now, if any; never builds one nor
+   * counts as use (the usage reports of the ControlPlane registry read it).
+   */
+  startedInstance(name: string): TenantInstance | undefined {
+    const tenant = this.tenants.get(name);
+    const entry = tenant === undefined ? undefined : this.entries.get(tenant.uid);
+    return entry?.started === true && entry.tenant === tenant ? entry.instance : undefined;
+  }
+
+  /**
    * Keeps an instance from idle eviction until the returned function is called (an open watch).
    * Releasing counts as use. A no-op for an instance already dropped.
    */
@@ -394,8 +409,12 @@ export class TenantManager {
     const entry: Entry = {
       tenant,
       instance,
-      ready: instance.start().then(() => instance),
+      ready: instance.start().then(() => {
+        entry.started = true;
+        return instance;
+      }),
       lastUsed: this.now(),
+      started: false,
       holds: 0,
     };
     entry.ready.catch(() => {

@@ -20,13 +20,18 @@ export interface TenantPolicy {
   readonly inheritedAuthorizationWebhook?: WebhookAuthorizerConfig;
   /** The tenant's audit policy; the platform's default otherwise. */
   readonly auditPolicy?: AuditPolicy;
-  /** Limits of the tenant (enforcement arrives with fairness and quotas; carried here already). */
+  /** Limits of the tenant: enforced by admission (objects, bytes) and the fairness stage. */
   readonly quotas?: TenantQuotas;
 }
 
+/** A tenant's limits; absent ones limit nothing (maxRequestsInFlight: the server's default). */
 export interface TenantQuotas {
+  /** Objects the tenant stores, its bootstrap objects included (admission/tenant-quota.admission.ts). */
   readonly maxObjects?: number;
+  /** Bytes of the tenant's stored values (admission/tenant-quota.admission.ts). */
   readonly maxStorageBytes?: number;
+  /** Requests served at once, watches apart (server/fairness.ts). */
   readonly maxRequestsInFlight?: number;
+  /** Watches open at once at the tenant's instance (server/fairness.ts). */
   readonly maxWatches?: number;
 }
