@@ -111,6 +111,36 @@ export class TenantFairness {
     });
   }
 
+  /**
+   * Takes a slot of `tenant` at once when one is free and nobody waits (the common case: no
+   * timer, no abort listener, no race); undefined when the caller must queue with acquire().
+   */
+  tryAcquire(tenant: string, maxInflight = this.maxInflight): (() => void) | undefined {
+    let queue = this.queues.get(tenant);
+    if (queue === undefined) {
+      queue = new PQueue({ concurrency: maxInflight });
+      this.queues.set(tenant, queue);
+    } else if (queue.concurrency !== maxInflight) {
+      queue.concurrency = maxInflight;
+    }
+    const q = queue;
+    if (q.pending >= maxInflight || q.size > 0) return undefined;
+    let release: (() => void) | undefined;
+    // p-queue starts a task synchronously when a slot is free, so `release` is set on return.
+    const task = q.add(() => new Promise<void>((r) => (release = r)));
+    const forget = (): void => {
+      if (q.size === 0 && q.pending === 0 && this.queues.get(tenant) === q) this.queues.delete(tenant);
+    };
+    void task.then(forget, forget);
+    if (release === undefined) throw new Error("fairness: a free slot was not taken at once");
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      release!();
+    };
+  }
+
   /** Requests of `tenant` in flight and waiting (for tests and metrics). */
   load(tenant: string): { inflight: number; queued: number } {
     const q = this.queues.get(tenant);

@@ -62,6 +62,17 @@ export class ShardFairness {
     metrics?: ApiserverMetrics,
   ): Promise<() => void> {
     if (info.verb === "watch") return this.openWatch(await instance());
+    const limit = tenant.policy?.quotas?.maxRequestsInFlight ?? this.maxInflight;
+    const counted = (release: () => void): (() => void) => {
+      const done = metrics?.inflight(requestKind(info));
+      return () => {
+        done?.();
+        release();
+      };
+    };
+    // A free slot is taken at once; only a full tenant queues (and may be refused).
+    const free = this.queues.tryAcquire(tenant.name, limit);
+    if (free !== undefined) return counted(free);
     const gone = new AbortController();
     // A StatusError, not a 500: nobody reads it, but the audit event and metrics record a 429.
     const onClose = (): void =>
@@ -69,19 +80,11 @@ export class ShardFairness {
     res.once("close", onClose);
     let release: () => void;
     try {
-      release = await this.queues.acquire(
-        tenant.name,
-        gone.signal,
-        tenant.policy?.quotas?.maxRequestsInFlight ?? this.maxInflight,
-      );
+      release = await this.queues.acquire(tenant.name, gone.signal, limit);
     } finally {
       res.off("close", onClose);
     }
-    const counted = metrics?.inflight(requestKind(info));
-    return () => {
-      counted?.();
-      release();
-    };
+    return counted(release);
   }
 
   /** Takes one of the instance's watch slots; the answer gives it back (idempotent). */
