@@ -386,6 +386,17 @@ export class TenantManager {
     }
   }
 
+  /**
+   * Stops and drops the instance of `name` now, as idle eviction would: the tenant stays
+   * registered and its next request builds the instance again. The root tenant is never
+   * evicted. Resolves once the instance is stopped (for operators and benchmarks).
+   */
+  evict(name: string): Promise<void> {
+    const tenant = this.tenants.get(name);
+    if (tenant === undefined || tenant.uid === rootTenant.uid) return Promise.resolve();
+    return this.drop(tenant.uid);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);

@@ -134,6 +134,24 @@ describe("TenantManager", () => {
     assert.ok(manager.activeTenants().includes("idle"));
   });
 
+  test("evict drops an instance now; the tenant stays registered and is built again on use", async () => {
+    const t: Tenant = { name: "evicted", uid: "uid-evicted" };
+    manager.addTenant(t);
+    const first = await manager.instance(t);
+    const closed = stopped(first.cache);
+    await manager.evict("evicted");
+    await closed;
+    assert.ok(!manager.activeTenants().includes("evicted"));
+    assert.equal(manager.lookup("evicted"), t);
+    const second = await manager.instance(t);
+    assert.notEqual(second, first);
+    // The root tenant is never evicted; an unknown name is a no-op.
+    const root = await manager.instance(rootTenant);
+    await manager.evict("root");
+    await manager.evict("nope");
+    assert.equal(await manager.instance(rootTenant), root);
+  });
+
   test("the root tenant can be neither replaced nor removed", async () => {
     await assert.rejects(manager.setTenant({ name: "root", uid: "other" }), /cannot be replaced/);
     await assert.rejects(manager.removeTenant("root"), /always served/);

@@ -1,0 +1,167 @@
+// The server child of `npm run bench:tenants` (bench/tenants.bench.ts), never run by itself:
+// what `multiplane up --etcd-endpoints … --shard bench` builds (up()), plus the front router
+// in the same process with the ControlPlane registry as its TenantDirectory. It answers the
+// benchmark over IPC only (no debug endpoint anywhere): memory after a forced GC (run it with
+// --expose-gc), how many tenants are registered and active, eviction of named tenants, and
+// heap snapshots (for finding where memory goes).
+//
+// Environment: BENCH_ETCD (the etcd endpoint), BENCH_DATA_DIR, BENCH_IDLE_TIMEOUT_MS.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
+import pino from "pino";
+import { JwtKeySet, parsePemBundle, parseTokenFile } from "../apiserver/src/authn/index.ts";
+import { up } from "../apiserver/src/cli/up.ts";
+import { buildRouterAuthenticator, ensureRouterPKI, startRouter } from "../apiserver/src/router/index.ts";
+
+/** What the benchmark asks; each request carries an id its answer repeats. */
+export type ServerRequest =
+  | { readonly id: number; readonly type: "memory" }
+  | { readonly id: number; readonly type: "tenants" }
+  | { readonly id: number; readonly type: "evict"; readonly names: readonly string[] }
+  | { readonly id: number; readonly type: "snapshot"; readonly path: string };
+
+export interface MemoryFigures {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
+export interface TenantFigures {
+  /** Registered tenants, the root tenant included. */
+  readonly registered: number;
+  /** Tenants with an instance built or starting, the root tenant included. */
+  readonly active: number;
+  /** ControlPlane keys the registry has waiting, running or delayed. */
+  readonly pending: number;
+}
+
+export type ServerMessage =
+  | {
+      readonly type: "ready";
+      readonly shardURL: string;
+      readonly routerURL: string;
+      readonly caPem: string;
+      readonly token: string;
+    }
+  | { readonly type: "answer"; readonly id: number; readonly memory: MemoryFigures }
+  | { readonly type: "answer"; readonly id: number; readonly tenants: TenantFigures }
+  | { readonly type: "answer"; readonly id: number; readonly evicted: number }
+  | { readonly type: "answer"; readonly id: number; readonly snapshot: string };
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (v === undefined || v === "") throw new Error(`${name} is not set (run by bench/tenants.bench.ts)`);
+  return v;
+};
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error("run with --expose-gc");
+const send = (m: ServerMessage): void => {
+  process.send?.(m);
+};
+
+const dataDir = env("BENCH_DATA_DIR");
+const mp = await up({
+  dataDir,
+  host: "127.0.0.1",
+  port: 0,
+  etcdEndpoints: [env("BENCH_ETCD")],
+  quiet: true,
+  shard: "bench",
+  tenantIdleTimeoutMs: Number(env("BENCH_IDLE_TIMEOUT_MS")),
+});
+
+// The router, as `multiplane router` builds it, but reading tenants from the registry.
+const pki = await ensureRouterPKI(join(dataDir, "pki"), ["127.0.0.1"]);
+const tokens = parseTokenFile(await readFile(join(dataDir, "tokens.csv"), "utf8"));
+const router = await startRouter({
+  host: "127.0.0.1",
+  port: 0,
+  serving: pki.serving,
+  clientCAPem: pki.caPem,
+  directory: mp.registry,
+  authenticator: buildRouterAuthenticator({
+    tokens,
+    // up() on port 0 issues tokens as https://multiplane.local.
+    issuer: { url: "https://multiplane.local", keys: await JwtKeySet.load(join(dataDir, "jwt")) },
+    clientCAs: parsePemBundle(pki.caPem),
+  }),
+  upstream: { caPem: pki.shardCAPem, clientCertificate: pki.client },
+  log: pino({ level: "warn" }, pino.destination(2)),
+});
+
+const adminToken = [...tokens.entries()].find(([, u]) => u.groups.includes("system:masters"))?.[0];
+if (adminToken === undefined) throw new Error("no system:masters token in tokens.csv");
+
+/** Forces full collections until the heap stops shrinking (finalizers may free more). */
+async function settledMemory(): Promise<MemoryFigures> {
+  let last = Infinity;
+  for (let i = 0; i < 10; i++) {
+    gc!();
+    await new Promise((r) => setTimeout(r, 50));
+    const used = process.memoryUsage().heapUsed;
+    if (used >= last * 0.999) break;
+    last = used;
+  }
+  const m = process.memoryUsage();
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
+}
+
+process.on("message", (raw) => {
+  const req = raw as ServerRequest;
+  const answer = async (): Promise<ServerMessage> => {
+    switch (req.type) {
+      case "memory":
+        return { type: "answer", id: req.id, memory: await settledMemory() };
+      case "tenants":
+        return {
+          type: "answer",
+          id: req.id,
+          tenants: {
+            registered: mp.tenants.tenantNames().length,
+            active: mp.tenants.activeTenants().length,
+            pending: mp.registry.pending,
+          },
+        };
+      case "evict":
+        await Promise.all(req.names.map((n) => mp.tenants.evict(n)));
+        return { type: "answer", id: req.id, evicted: req.names.length };
+      case "snapshot":
+        return { type: "answer", id: req.id, snapshot: writeHeapSnapshot(req.path) };
+    }
+  };
+  answer().then(send, (err: unknown) => {
+    process.stderr.write(`bench server: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+});
+
+const stop = (): void => {
+  process.off("SIGTERM", stop);
+  process.off("disconnect", stop);
+  void router
+    .close()
+    .then(() => mp.stop())
+    .finally(() => process.exit(0));
+};
+process.on("SIGTERM", stop);
+// The benchmark went away: do not outlive it.
+process.on("disconnect", stop);
+
+send({
+  type: "ready",
+  shardURL: mp.url,
+  routerURL: router.url,
+  caPem: pki.caPem,
+  token: adminToken,
+});
