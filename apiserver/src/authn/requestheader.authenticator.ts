@@ -59,20 +59,37 @@ export class RequestHeaderAuthenticator implements Authenticator {
     return Promise.resolve(this.user(req));
   }
 
+  /**
+   * Verdicts per presented leaf certificate (the server hands the same certificate objects for
+   * every request of a connection): the chain is verified once, and the verdict holds until the
+   * certificate expires.
+   */
+  private readonly verdicts = new WeakMap<X509Certificate, { ok: boolean; until: number }>();
+
   /** Is the client the trusted proxy? Its certificate chains to the CA and its CN is allowed. */
   private fromProxy(req: AuthRequest): boolean {
-    const chain = verifyClientChain(req.peerCertificates ?? [], this.options.clientCA);
-    if (chain === null) return false;
+    const presented = req.peerCertificates ?? [];
+    const leaf = presented[0];
+    if (leaf === undefined) return false;
+    const now = Date.now();
+    const known = this.verdicts.get(leaf);
+    if (known !== undefined && now <= known.until) return known.ok;
+    const chain = verifyClientChain(presented, this.options.clientCA, new Date(now));
     const { allowedNames } = this.options;
-    return allowedNames.length === 0 || allowedNames.includes(subjectOf(chain[0]!).commonName);
+    const ok =
+      chain !== null && (allowedNames.length === 0 || allowedNames.includes(subjectOf(chain[0]!).commonName));
+    // A refusal is looked at again after a minute (a certificate not yet valid may become so).
+    this.verdicts.set(leaf, { ok, until: ok ? Date.parse(leaf.validTo) : now + 60_000 });
+    return ok;
   }
 
   private user(req: AuthRequest): UserInfo | null {
-    if (!this.fromProxy(req)) return null;
     const first = (names: readonly string[]): string =>
       names.map((n) => values(req, n).find((v) => v !== "") ?? "").find((v) => v !== "") ?? "";
+    // Without a user header there is nothing to trust: the certificate is not even looked at.
     const name = first(this.usernameHeaders);
     if (name === "") return null;
+    if (!this.fromProxy(req)) return null;
     const groups = this.groupHeaders.flatMap((h) => values(req, h).filter((v) => v !== ""));
     const extra: Record<string, string[]> = {};
     // Prefixes first, so that each key's values keep the prefixes' order.
