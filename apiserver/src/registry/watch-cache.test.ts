@@ -90,3 +90,25 @@ test("concurrent consistent reads share the wait and all complete promptly, roun
   await cacheA.consistent();
   assert.equal(cacheA.get(own.key)?.modRevision, own.modRevision);
 });
+
+test("history keeps 75 s of events (at least 100): older resumes are refused, as kube's watch cache does", async (t) => {
+  const storage = await openTemp(t);
+  const tenant = { uid: randomUUID() };
+  const cache = await startCache(t, storage, tenant);
+  const prefix = resourcePrefix(tenant, configmaps);
+  let now = Date.now();
+  t.mock.method(Date, "now", () => now);
+  const first = await createIn(storage, tenant, "cm-0");
+  for (let i = 1; i < 150; i++) await createIn(storage, tenant, `cm-${i}`);
+  await cache.consistent();
+  // Within 75 s everything can be resumed from, however many events.
+  assert.equal(cache.eventsSince(prefix, first.modRevision - 1)?.length, 150);
+  // 76 s later, one more event: the old ones go, but never below the last 100.
+  now += 76_000;
+  await createIn(storage, tenant, "cm-late");
+  await cache.consistent();
+  assert.equal(cache.eventsSince(prefix, first.modRevision - 1), undefined);
+  const kept = cache.eventsSince(prefix, cache.oldestResumable);
+  assert.equal(kept?.length, 100);
+  assert.equal(kept.at(-1)?.object.obj.metadata?.name, "cm-late");
+});

@@ -46,7 +46,14 @@ export function decodeStored(kv: KeyValue, revision = kv.modRevision): CachedObj
   };
 }
 
-const historyLimit = 10_000;
+/**
+ * How much history a tenant keeps for watches that resume from a resourceVersion, as kube's
+ * watch cache sizes itself: what happened in the last 75 s (its eventFreshDuration), never
+ * fewer than the last 100 events and never more than 10,000. Older resumes get 410 Gone and
+ * relist, as kube's clients do. Bounded by time so that an idle tenant's cache (and the root
+ * tenant's, after a burst of ControlPlane writes) does not hold old objects for ever.
+ */
+export const historyRetention = { minEvents: 100, maxEvents: 10_000, freshMs: 75_000 } as const;
 
 /** What a tenant stores: its keys, and the bytes of their values as stored (resourceVersion never is). */
 export interface TenantUsage {
@@ -67,6 +74,8 @@ export class TenantCache {
   private readonly closeListeners = new Set<(err: Error) => void>();
   /** Recent events, oldest first, for watches that resume from a resourceVersion. */
   private readonly history: CacheEvent[] = [];
+  /** When each event of `history` arrived (ms), for the time bound. */
+  private readonly historyTimes: number[] = [];
   /** Every event after this revision is in `history`. */
   private historyStart = 0;
   private revisionNow = 0;
@@ -279,6 +288,19 @@ export class TenantCache {
     return () => this.listeners.delete(entry);
   }
 
+  /** Drops what historyRetention no longer keeps; every event after historyStart stays. */
+  private pruneHistory(now: number): void {
+    const { minEvents, maxEvents, freshMs } = historyRetention;
+    let drop = Math.max(0, this.history.length - maxEvents);
+    while (this.history.length - drop > minEvents && (this.historyTimes[drop] ?? now) < now - freshMs) {
+      drop++;
+    }
+    if (drop === 0) return;
+    const dropped = this.history.splice(0, drop);
+    this.historyTimes.splice(0, drop);
+    this.historyStart = dropped.at(-1)?.revision ?? this.historyStart;
+  }
+
   /** Events under `prefix` after `revision`, or undefined when they are no longer in history. */
   eventsSince(prefix: string, revision: number): CacheEvent[] | undefined {
     if (revision < this.historyStart) return undefined;
@@ -315,10 +337,9 @@ export class TenantCache {
     this.revisionNow = progress;
     if (out.length > 0) {
       this.history.push(...out);
-      if (this.history.length > historyLimit) {
-        const dropped = this.history.splice(0, this.history.length - historyLimit);
-        this.historyStart = dropped.at(-1)?.revision ?? this.historyStart;
-      }
+      const now = Date.now();
+      for (let i = 0; i < out.length; i++) this.historyTimes.push(now);
+      this.pruneHistory(now);
       for (const { prefix, listener } of this.listeners) {
         const mine = out.filter((e) => e.key.startsWith(prefix));
         if (mine.length > 0) listener(mine);
