@@ -275,7 +275,8 @@ async function stages(
     user === null ? "failure" : "success",
     (performance.now() - authStarted) / 1000,
   );
-  const auditRequest = {
+  // What the audit events say of the request: built only when the server audits.
+  const auditRequest = () => ({
     auditId: ctx.auditId,
     tenant: tenant.name,
     policy: deps.auditPolicy?.(tenant) ?? platformDefaultAuditPolicy,
@@ -284,10 +285,10 @@ async function stages(
     sourceIPs: sourceIPs(raw.headers, raw.socket.remoteAddress),
     ...(raw.headers["user-agent"] !== undefined ? { userAgent: raw.headers["user-agent"] } : {}),
     receivedAtMicros,
-  };
+  });
   if (user === null && !isPublic(ctx.path)) {
     deps.auditor?.failedAuthentication({
-      ...auditRequest,
+      ...auditRequest(),
       headers: ctx.headers,
       query: ctx.query,
       clientCertificate: peerCertificates.length > 0,
@@ -297,7 +298,7 @@ async function stages(
   ctx.user = user ?? anonymousUser;
 
   // 4. Audit RequestReceived: the policy matches who is asking (before impersonation).
-  if (deps.auditor !== undefined) ctx.audit = deps.auditor.begin({ ...auditRequest, user: ctx.user });
+  if (deps.auditor !== undefined) ctx.audit = deps.auditor.begin({ ...auditRequest(), user: ctx.user });
 
   // 5. Impersonation: Impersonate-* headers switch the user, each identity authorized first.
   if (wantsImpersonation(ctx.headers)) {
