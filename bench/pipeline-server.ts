@@ -1,13 +1,15 @@
-// The server `npm run bench:pipeline` runs in a child process, in one of two variants built
+// The server `npm run bench:pipeline` runs in a child process, in one of three variants built
 // from the same pieces `multiplane up` composes (serving PKI, embedded storage, the root
 // tenant, the JWT key set, metrics), started with startServer:
 //
 //   pipeline  up's authenticator union (requestheader, x509, token file, tenant JWTs,
 //             ServiceAccount tokens), the tenant's authorizer (system:masters, then RBAC),
-//             an Auditor at level Metadata for every request into a pino log sink.
-//   bypass    an authenticator written here, for the benchmark only, that answers a fixed
-//             system:masters user without looking at the request (so authorization stops
-//             at the privileged-groups authorizer, RBAC is never asked), and no auditor.
+//             an Auditor at level Metadata for every request into a log sink.
+//   bypass    authentication and authorization bypassed: an authenticator written here, for
+//             the benchmark only, that answers a fixed system:masters user without looking at
+//             the request (so authorization stops at the privileged-groups authorizer, RBAC is
+//             never asked); the same auditor as the pipeline.
+//   bare      bypass without the auditor either: what audit itself costs.
 //
 // Metrics are on in both. Usage: node --import tsx bench/pipeline-server.ts <variant> <dataDir>
 // When serving, prints one JSON line on stdout: {url, caPem, adminToken, userToken, auditLogPath}.
@@ -34,7 +36,7 @@ import { startServer } from "../apiserver/src/server/server.ts";
 import { openStorage } from "../apiserver/src/storage/index.ts";
 import { rootTenant, TenantManager, type Tenant } from "../apiserver/src/tenancy/instance.ts";
 
-export const variants = ["pipeline", "bypass"] as const;
+export const variants = ["pipeline", "bypass", "bare"] as const;
 export type Variant = (typeof variants)[number];
 
 /** The user and group the benchmark's tenant token names. */
@@ -79,7 +81,7 @@ async function main(variant: Variant, dataDir: string): Promise<void> {
   );
   await tenants.instance(rootTenant);
   const auditLogPath = join(dataDir, "audit.log");
-  const sink = variant === "pipeline" ? logSink({ path: auditLogPath, metrics: metrics.audit }) : undefined;
+  const sink = variant === "bare" ? undefined : logSink({ path: auditLogPath, metrics: metrics.audit });
   const auditPolicy = parseAuditPolicy(metadataForEverything);
 
   const server = await startServer({
@@ -134,6 +136,7 @@ async function main(variant: Variant, dataDir: string): Promise<void> {
     process.stdin.once("close", () => resolve());
     process.stdin.resume();
   });
+  process.stdin.destroy(); // let the process end by itself (so --cpu-prof can write its profile)
   await server.close();
   await tenants.close();
   await storage.close();

@@ -1,29 +1,30 @@
-// npm run bench:pipeline — what the request pipeline (authentication, authorization, audit)
-// costs on a GET of one ConfigMap: the same server build with the whole pipeline vs with
-// authentication and authorization bypassed, in the same run.
+// npm run bench:pipeline — what the request pipeline (authentication, authorization) costs on
+// a GET of one ConfigMap: the same server build with the whole pipeline vs with authentication
+// and authorization bypassed (the issue's baseline), and vs with audit off too, in one run.
 //
-// Both servers are child processes (bench/pipeline-server.ts) on the embedded storage (no
-// etcd), one tenant (root), HTTPS with keep-alive agents, metrics on in both:
+// The servers are child processes (bench/pipeline-server.ts) on the embedded storage (no
+// etcd), one tenant (root), HTTPS with keep-alive agents, metrics on in all:
 //   pipeline  a Multiplane tenant JWT (ES256, issueTenantToken) for bench-user in group bench,
 //             through the authenticator union of `multiplane up`; RBAC over 1,000 bindings
 //             (250 ClusterRoleBindings, 750 RoleBindings over 25 namespaces; the one granting
 //             bench-user get on configmaps is a RoleBinding to a Role, visited last); audit at
-//             level Metadata for every request into a log file (pino log sink).
+//             level Metadata for every request into a log file.
 //   bypass    the same build and the same stored objects; an authenticator (in the bench
 //             only) that answers a fixed system:masters user without checking anything, so
-//             RBAC is never asked; no auditor.
+//             RBAC is never asked; the same audit.
+//   bare      bypass with no auditor: the third column shows what audit itself costs.
 // Before measuring, the pipeline server must answer 401 to a forged and to a malformed token
-// and 403 to bench-user's GET of a secret, and both must hold exactly 1,000 bindings.
+// and 403 to bench-user's GET of a secret, and every server must hold exactly 1,000 bindings.
 //
-// Each round measures both servers, alternating which goes first: GETs with 64 requests in
-// flight (throughput, and latency under load), then one at a time (latency). Best of
+// Each round measures every server, each round starting with another: GETs with 64 requests
+// in flight (throughput, and latency under load), then one at a time (latency). Best of
 // `rounds`: the round with the highest throughput for the 64-in-flight figures, the one with
 // the lowest p50 for the 1-in-flight figures (the machine is small; the best is the least
 // disturbed). The load generator shares the 2 cores with the server under test.
 //
 // Knobs: BENCH_OPS (20000 GETs at 64 in flight; a quarter of that one at a time),
-// BENCH_ROUNDS (3), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", both
-// children; each prints its pid).
+// BENCH_ROUNDS (3), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", every
+// child; each prints its pid).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createReadStream, readFileSync } from "node:fs";
@@ -35,7 +36,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { issueTenantToken, JwtKeySet } from "../apiserver/src/authn/index.ts";
 import { rootTenant } from "../apiserver/src/tenancy/instance.ts";
-import { benchUser, type ServerHello, type Variant } from "./pipeline-server.ts";
+import { benchUser, variants, type ServerHello, type Variant } from "./pipeline-server.ts";
 
 const inFlight = 64;
 const ops = Number(process.env["BENCH_OPS"] ?? 20000);
@@ -425,52 +426,39 @@ async function main(): Promise<void> {
   const clients: Api[] = [];
   let audit: AuditCount | undefined;
   try {
-    const pipeline = await startServer("pipeline");
-    servers.push(pipeline);
-    const bypass = await startServer("bypass");
-    servers.push(bypass);
-    const pipelineApi = apiClient(pipeline);
-    const bypassApi = apiClient(bypass);
-    clients.push(pipelineApi, bypassApi);
-    console.log(`servers: pipeline pid ${pipeline.pid}, bypass pid ${bypass.pid}`);
+    const started = [];
+    for (const variant of variants) started.push(await startServer(variant));
+    servers.push(...started);
+    const measured = started.map((server) => {
+      const api = apiClient(server);
+      clients.push(api);
+      return { name: server.variant, server, api, best: { cpu: Infinity } };
+    });
+    const [pipeline, bypass, bare] = measured as [Measured, Measured, Measured];
+    console.log(`servers: ${measured.map((m) => `${m.name} pid ${m.server.pid}`).join(", ")}`);
 
-    const seeded = await seed(pipelineApi, pipeline.adminToken);
-    await seed(bypassApi, bypass.adminToken);
-    await verifyPipeline(pipelineApi, pipeline);
-    await bypassApi.get(configMapPath, bypass.userToken);
+    let seeded: Seeded | undefined;
+    for (const m of measured) seeded = await seed(m.api, m.server.adminToken);
+    await verifyPipeline(pipeline.api, pipeline.server);
+    for (const m of [bypass, bare]) await m.api.get(configMapPath, m.server.userToken);
 
-    const variants = [
-      {
-        name: "pipeline",
-        api: pipelineApi,
-        pid: pipeline.pid,
-        token: pipeline.userToken,
-        best: { cpu: Infinity } as Best,
-      },
-      {
-        name: "bypass",
-        api: bypassApi,
-        pid: bypass.pid,
-        token: bypass.userToken,
-        best: { cpu: Infinity } as Best,
-      },
-    ] as const;
     // Warm up: TLS sessions, JIT, the tenant's cache.
-    for (const v of variants) {
-      await measure(v.api, v.pid, v.token, 2000, inFlight);
-      await measure(v.api, v.pid, v.token, 500, 1);
+    for (const m of measured) {
+      await measure(m.api, m.server.pid, m.server.userToken, 2000, inFlight);
+      await measure(m.api, m.server.pid, m.server.userToken, 500, 1);
     }
     const counts = { pipeline: 2500 };
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? variants : ([variants[1], variants[0]] as const);
+      // Each round starts with another variant.
+      const order = measured.map((_, i) => measured[(i + round) % measured.length]!);
       const line: string[] = [];
-      for (const v of order) {
-        const loaded = figures(await measure(v.api, v.pid, v.token, ops, inFlight));
-        const sequential = figures(await measure(v.api, v.pid, v.token, sequentialOps, 1));
-        if (v.name === "pipeline") counts.pipeline += ops + sequentialOps;
-        keep(v.best, loaded, sequential);
+      for (const m of order) {
+        const loaded = figures(await measure(m.api, m.server.pid, m.server.userToken, ops, inFlight));
+        const sequential = figures(await measure(m.api, m.server.pid, m.server.userToken, sequentialOps, 1));
+        if (m === pipeline) counts.pipeline += ops + sequentialOps;
+        keep(m.best, loaded, sequential);
         line.push(
-          `${v.name} ${num(loaded.rps)}/s (p50 ${ms(loaded.p50)}, ${num(loaded.cpu)} µs CPU/req), ` +
+          `${m.name} ${num(loaded.rps)}/s (p50 ${ms(loaded.p50)}, ${num(loaded.cpu)} µs CPU/req), ` +
             `1 in flight p50 ${ms(sequential.p50)}`,
         );
       }
@@ -478,71 +466,93 @@ async function main(): Promise<void> {
     }
 
     // The pipeline's audit log must hold an event for every request measured.
-    audit = await pipeline.stop();
-    servers.splice(servers.indexOf(pipeline), 1);
+    audit = await pipeline.server.stop();
+    servers.splice(servers.indexOf(pipeline.server), 1);
 
-    const p = variants[0].best as Required<Best>;
-    const b = variants[1].best as Required<Best>;
+    const p = pipeline.best as Required<Best>;
+    const b = bypass.best as Required<Best>;
+    const n = bare.best as Required<Best>;
     const throughputCost = 1 - p.loaded.rps / b.loaded.rps;
     const p50Cost = p.sequential.p50 - b.sequential.p50;
     const verdict = (ok: boolean): string => (ok ? "met" : "MISSED");
-    const rows: [string, string, string, string, string][] = [
-      ["GET of one ConfigMap", "pipeline", "bypassed", "pipeline costs", "goal"],
+    const rpsCost = (x: number, y: number): string => `${pct(1 - x / y)} (${(x / y).toFixed(2)}x)`;
+    const rows: string[][] = [
+      [
+        "GET of one ConfigMap",
+        "pipeline",
+        "authn+authz bypassed",
+        "also no audit",
+        "pipeline vs bypassed",
+        "pipeline vs no audit",
+        "goal (vs bypassed)",
+      ],
       [
         `requests/s, ${inFlight} in flight`,
         num(p.loaded.rps),
         num(b.loaded.rps),
-        `${pct(throughputCost)} (${(p.loaded.rps / b.loaded.rps).toFixed(2)}x)`,
-        `<= ${pct(goals.throughputCost)}: ${verdict(throughputCost <= goals.throughputCost)}`,
+        num(n.loaded.rps),
+        rpsCost(p.loaded.rps, b.loaded.rps),
+        rpsCost(p.loaded.rps, n.loaded.rps),
+        `cost <= ${pct(goals.throughputCost)}: ${verdict(throughputCost <= goals.throughputCost)}`,
       ],
       [
         `p50 / p99, ${inFlight} in flight`,
         `${ms(p.loaded.p50)} / ${ms(p.loaded.p99)}`,
         `${ms(b.loaded.p50)} / ${ms(b.loaded.p99)}`,
+        `${ms(n.loaded.p50)} / ${ms(n.loaded.p99)}`,
         `${signed(ms, p.loaded.p50 - b.loaded.p50)} / ${signed(ms, p.loaded.p99 - b.loaded.p99)}`,
+        `${signed(ms, p.loaded.p50 - n.loaded.p50)} / ${signed(ms, p.loaded.p99 - n.loaded.p99)}`,
         `(includes queueing behind ${inFlight})`,
       ],
       [
         "p50 / p99, 1 in flight",
         `${ms(p.sequential.p50)} / ${ms(p.sequential.p99)}`,
         `${ms(b.sequential.p50)} / ${ms(b.sequential.p99)}`,
+        `${ms(n.sequential.p50)} / ${ms(n.sequential.p99)}`,
         `${signed(ms, p50Cost)} / ${signed(ms, p.sequential.p99 - b.sequential.p99)}`,
+        `${signed(ms, p.sequential.p50 - n.sequential.p50)} / ${signed(ms, p.sequential.p99 - n.sequential.p99)}`,
         `p50 <= +${goals.p50CostMs} ms: ${verdict(p50Cost <= goals.p50CostMs)}`,
       ],
       [
         `server CPU per request, ${inFlight} in flight`,
         `${num(p.cpu)} µs`,
         `${num(b.cpu)} µs`,
+        `${num(n.cpu)} µs`,
         `${signed(num, p.cpu - b.cpu)} µs (${(p.cpu / b.cpu).toFixed(2)}x)`,
+        `${signed(num, p.cpu - n.cpu)} µs (${(p.cpu / n.cpu).toFixed(2)}x)`,
         "(least of the rounds; all threads)",
       ],
       [
         "requests/s, 1 in flight",
         num(p.sequential.rps),
         num(b.sequential.rps),
-        `${pct(1 - p.sequential.rps / b.sequential.rps)} (${(p.sequential.rps / b.sequential.rps).toFixed(2)}x)`,
+        num(n.sequential.rps),
+        rpsCost(p.sequential.rps, b.sequential.rps),
+        rpsCost(p.sequential.rps, n.sequential.rps),
         "",
       ],
     ];
-    const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+    const last = rows[0]!.length - 1;
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     const line = (r: readonly string[]): string =>
       r
-        .map((cell, c) => (c === 0 ? cell.padEnd(widths[0]!) : c < 4 ? cell.padStart(widths[c]!) : cell))
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[0]!) : c < last ? cell.padStart(widths[c]!) : cell))
         .join("   ")
         .trimEnd();
     console.log(
       `\nPipeline benchmark: GET of one ConfigMap, Multiplane root tenant on the embedded storage (no etcd), ` +
-        `two child processes (HTTPS, keep-alive), metrics on in both. Pipeline: tenant JWT (ES256) for ` +
+        `three child processes (HTTPS, keep-alive), metrics on in all. Pipeline: tenant JWT (ES256) for ` +
         `${benchUser.name} (group ${benchUser.group}, not system:masters), RBAC over ${totalBindings} bindings ` +
-        `(${seeded.clusterRoleBindings} ClusterRoleBindings, ${seeded.roleBindings} RoleBindings; the grant is a ` +
-        `RoleBinding to a Role), audit level Metadata for everything to a log file (pino). Bypassed: a fixed ` +
-        `system:masters authenticator, no audit. Checked first: forged and malformed tokens 401, a secret 403. ` +
-        `${ops} GETs at ${inFlight} in flight and ${sequentialOps} at 1, best of ${rounds} rounds; ` +
+        `(${seeded!.clusterRoleBindings} ClusterRoleBindings, ${seeded!.roleBindings} RoleBindings; the grant is a ` +
+        `RoleBinding to a Role), audit level Metadata for everything to a log file. Bypassed (the goal's ` +
+        `baseline): authentication and authorization bypassed by a fixed system:masters authenticator, the same ` +
+        `audit. No audit: bypassed and no auditor either. Checked first: forged and malformed tokens 401, a ` +
+        `secret 403. ${ops} GETs at ${inFlight} in flight and ${sequentialOps} at 1, best of ${rounds} rounds; ` +
         `audit log: ${audit.lines} events, ${audit.benchUserComplete} ResponseComplete of ${benchUser.name} ` +
         `(${counts.pipeline} GETs sent after the checks)\n`,
     );
     console.log(line(rows[0]!));
-    console.log(line(rows[0]!.map((h, c) => "-".repeat(c < 4 ? widths[c]! : h.length))));
+    console.log(line(rows[0]!.map((h, c) => "-".repeat(c < last ? widths[c]! : h.length))));
     for (const r of rows.slice(1)) console.log(line(r));
     if (audit.benchUserComplete < counts.pipeline) {
       throw new Error(
@@ -553,6 +563,13 @@ async function main(): Promise<void> {
     for (const c of clients) c.close();
     await Promise.all(servers.map((s) => s.stop()));
   }
+}
+
+interface Measured {
+  readonly name: Variant;
+  readonly server: Server;
+  readonly api: Api;
+  readonly best: Best;
 }
 
 await main();

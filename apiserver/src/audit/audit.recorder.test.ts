@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import type { UserInfo } from "../authn/user.ts";
 import { parseRequestInfo } from "../request/request-info.ts";
 import { Auditor, auditAnnotations, authorizationDecisions, type AuditRequest } from "./audit.recorder.ts";
-import { formatMicroTime, sourceIPs, truncateUserAgent, type AuditEvent } from "./event.ts";
+import { encodeAuditEvent, formatMicroTime, sourceIPs, truncateUserAgent, type AuditEvent } from "./event.ts";
 import {
   compileAuditPolicy,
   platformDefaultAuditPolicy,
@@ -567,5 +567,41 @@ describe("helpers", () => {
     const long = "a".repeat(2000);
     assert.equal(truncateUserAgent(long), "a".repeat(1024) + "...TRUNCATED");
     assert.equal(truncateUserAgent("kubectl"), "kubectl");
+  });
+});
+
+describe("encodeAuditEvent", () => {
+  test("writes what JSON.stringify writes, for every kind of event the recorder sends", () => {
+    const { sink, begin } = setup(policyAt("RequestResponse"));
+    // A verified token's user is frozen: its audit form and JSON are shared between requests.
+    const frozen: UserInfo = Object.freeze({
+      name: 'bob "the builder"',
+      uid: "u-1",
+      groups: Object.freeze(["devs", "system:authenticated"]) as string[],
+      extra: Object.freeze({ "authentication.kubernetes.io/credential-id": ["JTI=1"] }),
+    });
+    for (const user of [alice, frozen, frozen]) {
+      const rec = begin("POST", "/api/v1/namespaces/default/pods?dryRun=All", { user });
+      rec.impersonate({ name: "system:serviceaccount:ns:sa", uid: "", groups: ["é"], extra: {} });
+      rec.setRequestObject(pod());
+      rec.annotate(auditAnnotations.authorizationReason, "line\nbreak \u2028 and \\ backslash");
+      rec.complete({ kind: "Status", status: "Failure", reason: "AlreadyExists", code: 409, message: "x" });
+    }
+    begin("GET", "/api/v1/namespaces/default/pods?watch=1").responseStarted(200);
+    begin("GET", "/version").complete(200, { major: "1" });
+    assert.ok(sink.events.length >= 8);
+    for (const ev of sink.events) assert.equal(encodeAuditEvent(ev), JSON.stringify(ev));
+  });
+
+  test("an event keeps what it was sent with when the recorder goes on", () => {
+    const { sink, begin } = setup(policyAt("Metadata"));
+    const rec = begin("GET", "/api/v1/namespaces/default/configmaps/a");
+    const received = sink.events[0]!;
+    const before = JSON.stringify(received);
+    rec.annotate(auditAnnotations.authorizationDecision, authorizationDecisions.allow);
+    rec.setObjectRef({ uid: "u" });
+    rec.complete(200);
+    assert.equal(JSON.stringify(received), before);
+    assert.equal(sink.events[1]!.annotations?.[auditAnnotations.authorizationDecision], "allow");
   });
 });

@@ -216,6 +216,8 @@ class Recorder implements AuditRecorder {
   #requestObject: unknown;
   #responseObject: unknown;
   #annotations: Record<string, string> | undefined;
+  /** An event holds #annotations: the next annotate() copies them first. */
+  #annotationsShared = false;
   #started = false;
   #done = false;
 
@@ -255,7 +257,13 @@ class Recorder implements AuditRecorder {
     if (this.#done) return;
     this.#annotations ??= {};
     // kube keeps the first value and warns about a different second one.
-    if (!(key in this.#annotations)) this.#annotations[key] = value;
+    if (key in this.#annotations) return;
+    // Copied on the first change after an event took them (events share what they were sent with).
+    if (this.#annotationsShared) {
+      this.#annotations = { ...this.#annotations };
+      this.#annotationsShared = false;
+    }
+    this.#annotations[key] = value;
   }
 
   impersonate(user: UserInfo): void {
@@ -290,8 +298,8 @@ class Recorder implements AuditRecorder {
   responseStarted(code = 200): void {
     if (this.#done || this.#started) return;
     this.#started = true;
-    this.#responseStatus ??= { metadata: {} };
-    this.#responseStatus.code = code;
+    // Replaced, never changed: events already sent share it.
+    this.#responseStatus = { ...this.#responseStatus, metadata: {}, code };
     if (this.#longRunning) this.emit("ResponseStarted");
   }
 
@@ -352,15 +360,19 @@ class Recorder implements AuditRecorder {
     } as AuditEvent;
     // Optional fields are added in kube's order, only when set (Go's omitempty).
     if (this.#impersonatedUser !== undefined) ev.impersonatedUser = this.#impersonatedUser;
-    if (this.#sourceIPs.length > 0) ev.sourceIPs = [...this.#sourceIPs];
+    // Shared, not copied: the recorder replaces these fields and never changes them in place.
+    if (this.#sourceIPs.length > 0) ev.sourceIPs = this.#sourceIPs as string[];
     if (this.#userAgent !== "") ev.userAgent = this.#userAgent;
-    if (this.#objectRef !== undefined) ev.objectRef = { ...this.#objectRef };
-    if (this.#responseStatus !== undefined) ev.responseStatus = { ...this.#responseStatus };
+    if (this.#objectRef !== undefined) ev.objectRef = this.#objectRef;
+    if (this.#responseStatus !== undefined) ev.responseStatus = this.#responseStatus;
     if (this.#requestObject !== undefined) ev.requestObject = this.#requestObject;
     if (this.#responseObject !== undefined) ev.responseObject = this.#responseObject;
     ev.requestReceivedTimestamp = this.#receivedAt;
     ev.stageTimestamp = stage === "RequestReceived" ? this.#receivedAt : formatMicroTime(this.#auditor.now());
-    if (this.#annotations !== undefined) ev.annotations = { ...this.#annotations };
+    if (this.#annotations !== undefined) {
+      ev.annotations = this.#annotations;
+      this.#annotationsShared = true;
+    }
     this.#auditor.send(ev);
   }
 }

@@ -145,13 +145,27 @@ export function sourceIPs(
   return ips;
 }
 
-/** A UserInfo in authentication/v1 form, empty fields omitted. */
-export function auditUser(user: {
+interface UserFields {
   readonly name: string;
   readonly uid: string;
   readonly groups: readonly string[];
   readonly extra: Readonly<Record<string, readonly string[]>>;
-}): AuditUserInfo {
+}
+
+/**
+ * The audit form of frozen users (a verified token's user is one object for every request
+ * that presents the token): made once, frozen, and its JSON kept (encodeAuditEvent).
+ */
+const auditUsers = new WeakMap<UserFields, AuditUserInfo>();
+const auditUserJSON = new WeakMap<AuditUserInfo, string>();
+
+/**
+ * A UserInfo in authentication/v1 form, empty fields omitted. Shared between events and
+ * requests when `user` is frozen: callers never change it.
+ */
+export function auditUser(user: UserFields): AuditUserInfo {
+  const known = auditUsers.get(user);
+  if (known !== undefined) return known;
   const out: AuditUserInfo = {};
   if (user.name !== "") out.username = user.name;
   if (user.uid !== "") out.uid = user.uid;
@@ -161,7 +175,43 @@ export function auditUser(user: {
     out.extra = {};
     for (const k of keys) out.extra[k] = [...user.extra[k]!];
   }
+  if (Object.isFrozen(user) && Object.isFrozen(user.groups) && Object.isFrozen(user.extra)) {
+    deepFreeze(out);
+    auditUsers.set(user, out);
+    auditUserJSON.set(out, JSON.stringify(out));
+  }
   return out;
+}
+
+function deepFreeze(o: object): void {
+  for (const v of Object.values(o)) if (typeof v === "object" && v !== null) deepFreeze(v as object);
+  Object.freeze(o);
+}
+
+const q = JSON.stringify;
+
+function userText(u: AuditUserInfo): string {
+  return auditUserJSON.get(u) ?? q(u);
+}
+
+/**
+ * One event as its JSON text: the text JSON.stringify gives for an event built in kube's
+ * field order (the recorder's), made faster by reusing the JSON of shared audit users.
+ */
+export function encodeAuditEvent(ev: AuditEvent): string {
+  let s =
+    `{"kind":${q(ev.kind)},"apiVersion":${q(ev.apiVersion)},"level":${q(ev.level)},"auditID":${q(ev.auditID)}` +
+    `,"stage":${q(ev.stage)},"requestURI":${q(ev.requestURI)},"verb":${q(ev.verb)},"user":${userText(ev.user)}`;
+  if (ev.impersonatedUser !== undefined) s += `,"impersonatedUser":${userText(ev.impersonatedUser)}`;
+  if (ev.sourceIPs !== undefined) s += `,"sourceIPs":${q(ev.sourceIPs)}`;
+  if (ev.userAgent !== undefined) s += `,"userAgent":${q(ev.userAgent)}`;
+  if (ev.objectRef !== undefined) s += `,"objectRef":${q(ev.objectRef)}`;
+  if (ev.responseStatus !== undefined) s += `,"responseStatus":${q(ev.responseStatus)}`;
+  if (ev.requestObject !== undefined) s += `,"requestObject":${q(ev.requestObject)}`;
+  if (ev.responseObject !== undefined) s += `,"responseObject":${q(ev.responseObject)}`;
+  s += `,"requestReceivedTimestamp":${q(ev.requestReceivedTimestamp)},"stageTimestamp":${q(ev.stageTimestamp)}`;
+  if (ev.annotations !== undefined) s += `,"annotations":${q(ev.annotations)}`;
+  return `${s}}`;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // destination (sonic-boom) in batches of at most `flushIntervalMs`, flushed on close.
 
 import pino from "pino";
-import type { AuditEvent } from "./event.ts";
+import { encodeAuditEvent, type AuditEvent } from "./event.ts";
 import { auditPlugins, noopAuditMetrics, type AuditMetrics, type AuditSink } from "./sink.ts";
 
 export interface LogSinkOptions {
@@ -25,7 +25,7 @@ const flushChars = 64 * 1024;
 
 /**
  * A sink writing JSON lines: each event as JSON.stringify writes it (kube's key order, since
- * the recorder builds events in that order), nothing added. Not pino's logger: it would only
+ * the recorder builds events in that order; encodeAuditEvent), nothing added. Not pino's logger: it would only
  * re-serialize the event key by key to write the same bytes. Write failures count in
  * apiserver_audit_error_total{plugin="log"}.
  */
@@ -67,7 +67,7 @@ export function logSink(opts: LogSinkOptions): AuditSink {
       }
       for (const event of events) {
         try {
-          pending += `${JSON.stringify(event)}\n`;
+          pending += `${encodeAuditEvent(event)}\n`;
           pendingLines++;
         } catch {
           metrics.error(auditPlugins.log, 1); // not JSON (a cycle, a BigInt)

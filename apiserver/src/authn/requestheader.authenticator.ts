@@ -31,6 +31,15 @@ function values(req: AuthRequest, name: string): readonly string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
+/** The first non-empty value of the first of `names` that has one; "" when none has. */
+function firstValue(req: AuthRequest, names: readonly string[]): string {
+  for (const name of names) {
+    if (req.headers[name] === undefined) continue; // the common case: not sent at all
+    for (const v of values(req, name)) if (v !== "") return v;
+  }
+  return "";
+}
+
 /** kube's unescapeExtraKey: %-decoding, keeping the key as it is when it is not valid. */
 function unescapeExtraKey(key: string): string {
   try {
@@ -84,10 +93,8 @@ export class RequestHeaderAuthenticator implements Authenticator {
   }
 
   private user(req: AuthRequest): UserInfo | null {
-    const first = (names: readonly string[]): string =>
-      names.map((n) => values(req, n).find((v) => v !== "") ?? "").find((v) => v !== "") ?? "";
     // Without a user header there is nothing to trust: the certificate is not even looked at.
-    const name = first(this.usernameHeaders);
+    const name = firstValue(req, this.usernameHeaders);
     if (name === "") return null;
     if (!this.fromProxy(req)) return null;
     const groups = this.groupHeaders.flatMap((h) => values(req, h).filter((v) => v !== ""));
@@ -100,6 +107,6 @@ export class RequestHeaderAuthenticator implements Authenticator {
         (extra[key] ??= []).push(...values(req, header));
       }
     }
-    return { name, uid: first(this.uidHeaders), groups: withAuthenticatedGroup(groups), extra };
+    return { name, uid: firstValue(req, this.uidHeaders), groups: withAuthenticatedGroup(groups), extra };
   }
 }

@@ -28,6 +28,11 @@ export interface AuthRequest {
    * header kept apart (the requestheader authenticator needs each X-Remote-Group on its own).
    */
   readonly headersDistinct?: Readonly<Record<string, readonly string[] | undefined>>;
+  /**
+   * The bearer token of `headers`, when the caller parsed it already (the chain does, once for
+   * every token authenticator of the union); bearerToken() parses the headers otherwise.
+   */
+  readonly bearer?: string | undefined;
   /** The tenant the request is for: a credential of another tenant must not authenticate here. */
   readonly tenant: Tenant;
   /**
@@ -61,10 +66,16 @@ export function withAuthenticatedGroup(groups: readonly string[]): readonly stri
 /** The key of user extra that identifies the credential used (kube's user.CredentialIDKey). */
 export const credentialIdKey = "authentication.kubernetes.io/credential-id";
 
-/** The bearer token of a request, if any. */
-export function bearerToken(req: Pick<AuthRequest, "headers">): string | undefined {
-  const h = req.headers["authorization"];
+const bearerPattern = /^Bearer\s+(\S+)\s*$/i;
+
+/** The bearer token of an Authorization header, if any. */
+export function parseBearerToken(headers: AuthRequest["headers"]): string | undefined {
+  const h = headers["authorization"];
   const value = Array.isArray(h) ? h[0] : h;
-  const m = value === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(value);
-  return m?.[1];
+  return value === undefined ? undefined : bearerPattern.exec(value)?.[1];
+}
+
+/** The bearer token of a request: as the caller parsed it (`bearer`), or from its headers. */
+export function bearerToken(req: Pick<AuthRequest, "headers" | "bearer">): string | undefined {
+  return "bearer" in req ? req.bearer : parseBearerToken(req.headers);
 }

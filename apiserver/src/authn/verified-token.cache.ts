@@ -9,7 +9,7 @@
 // Keys are SHA-256 digests, so the cache holds no bearer token. Bounded: the oldest entry
 // goes first when it is full.
 
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { clockToleranceSeconds } from "./jwt-keys.ts";
 
 export interface VerifiedToken<T> {
@@ -44,13 +44,7 @@ export class VerifiedTokenCache<T> {
 
   /** The cache key of a token presented at a tenant. */
   static key(token: string, tenant: { readonly name: string; readonly uid: string }): string {
-    return createHash("sha256")
-      .update(tenant.uid)
-      .update("\0")
-      .update(tenant.name)
-      .update("\0")
-      .update(token)
-      .digest("base64url");
+    return hash("sha256", `${tenant.uid}\0${tenant.name}\0${token}`, "base64url");
   }
 
   /**

@@ -90,6 +90,12 @@ export interface RBACSource {
    */
   clusterRoleBindingsFor?(user: UserInfo): readonly ClusterRoleBinding[];
   roleBindingsFor?(namespace: string, user: UserInfo): readonly RoleBinding[];
+  /**
+   * Optional: a number that changes whenever any Role, ClusterRole or binding changes. When
+   * present, the authorizer keeps its decisions while it stays the same (a decision depends
+   * on nothing else than those objects and the request's attributes).
+   */
+  generation?(): number;
 }
 
 const items = (l: List): readonly string[] => l ?? [];
@@ -355,6 +361,26 @@ function aggregateErrors(errors: readonly string[]): string {
   return unique.length === 1 ? (unique[0] ?? "") : `[${unique.join(", ")}]`;
 }
 
+/** Decisions an authorizer keeps per generation of its source (a tenant's active users and requests). */
+const maxCachedDecisions = 1024;
+
+/**
+ * Everything of a request RBAC reads, as one unambiguous string (JSON: no name or group can
+ * run into the next field). The user's uid and extra never matter to RBAC.
+ */
+const decisionKey = (a: Attributes): string =>
+  JSON.stringify([
+    a.user.name,
+    a.user.groups,
+    a.verb,
+    a.isResourceRequest,
+    a.isResourceRequest ? a.apiGroup : a.path,
+    a.resource,
+    a.subresource,
+    a.namespace,
+    a.name,
+  ]);
+
 /**
  * The RBAC authorizer: Allow when some binding of the user grants a matching rule, else
  * NoOpinion (RBAC never denies). Reads stored rules only: an aggregated ClusterRole grants
@@ -362,6 +388,9 @@ function aggregateErrors(errors: readonly string[]): string {
  */
 export class RBACAuthorizer implements Authorizer {
   readonly #source: RBACSource;
+  /** Decisions by decisionKey, for the source's generation #generation; oldest first. */
+  readonly #decisions = new Map<string, Decision>();
+  #generation = -1;
 
   constructor(source: RBACSource) {
     this.#source = source;
@@ -373,6 +402,26 @@ export class RBACAuthorizer implements Authorizer {
   }
 
   authorize(a: Attributes): Decision {
+    const generation = this.#source.generation?.();
+    if (generation === undefined) return this.#decide(a);
+    if (generation !== this.#generation) {
+      this.#decisions.clear();
+      this.#generation = generation;
+    }
+    const key = decisionKey(a);
+    let decision = this.#decisions.get(key);
+    if (decision === undefined) {
+      decision = this.#decide(a);
+      if (this.#decisions.size >= maxCachedDecisions) {
+        const oldest = this.#decisions.keys().next();
+        if (oldest.done !== true) this.#decisions.delete(oldest.value);
+      }
+      this.#decisions.set(key, decision);
+    }
+    return decision;
+  }
+
+  #decide(a: Attributes): Decision {
     let reason: string | undefined;
     const errors = visitGrants(this.#source, a.user, a.namespace, (g) => {
       for (const r of g.rules) {

@@ -49,6 +49,11 @@ class Grouped<T extends { metadata: { name: string; namespace?: string | undefin
     this.seen = changes;
   }
 
+  /** Changes whenever an object of the resource changes (never goes back). */
+  changes(): number {
+    return this.cache.changesOf(this.prefix);
+  }
+
   /** The object `name` of `namespace` ("" for cluster-scoped ones). */
   named(namespace: string, name: string): T | undefined {
     this.refresh();
@@ -105,6 +110,16 @@ export class TenantRBACSource implements RBACSource {
 
   roles(namespace: string): readonly Role[] {
     return this.rolesIndex.inNamespace(namespace);
+  }
+
+  /** The sum of four counters that only go up: it changes whenever one of them does. */
+  generation(): number {
+    return (
+      this.rolesIndex.changes() +
+      this.roleBindingsIndex.changes() +
+      this.clusterRolesIndex.changes() +
+      this.clusterRoleBindingsIndex.changes()
+    );
   }
 
   clusterRoles(): readonly ClusterRole[] {

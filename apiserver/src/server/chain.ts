@@ -28,7 +28,7 @@ import {
   type Status,
 } from "../apierrors/status.ts";
 import { isStorageError } from "../storage/errors.ts";
-import { anonymousUser, type Authenticator, type UserInfo } from "../authn/user.ts";
+import { anonymousUser, parseBearerToken, type Authenticator, type UserInfo } from "../authn/user.ts";
 import { parseRequestInfo, type RequestInfo } from "../request/request-info.ts";
 import { forbiddenMessage, type Attributes } from "../authz/authorizer.ts";
 import { impersonate, wantsImpersonation } from "./impersonation.ts";
@@ -267,7 +267,11 @@ async function stages(
   const peerCertificates = peerCertificatesOf(raw.socket);
   const user = await deps.authenticator.authenticate({
     headers: ctx.headers,
-    headersDistinct: raw.headersDistinct,
+    bearer: parseBearerToken(ctx.headers),
+    // Node builds headersDistinct on first read: only requestheader's proxy requests read it.
+    get headersDistinct() {
+      return raw.headersDistinct;
+    },
     tenant,
     peerCertificates,
   });
