@@ -836,3 +836,50 @@ describe("forbiddenMessage", () => {
     test(want, () => assert.equal(forbiddenMessage(a), want));
   }
 });
+
+describe("decisions kept per generation of the source", () => {
+  // A world that changes, with a generation counter as the tenant's watch cache keeps one.
+  const world = {
+    clusterRoles: [cr("reader", [{ verbs: ["get"], apiGroups: [""], resources: ["configmaps"] }])],
+    roles: [] as Role[],
+    roleBindings: [] as RoleBinding[],
+    clusterRoleBindings: [] as ClusterRoleBinding[],
+  };
+  let generation = 0;
+  let walks = 0;
+  const base = memorySource(world);
+  const source: RBACSource = {
+    ...base,
+    clusterRoleBindings: () => {
+      walks++;
+      return base.clusterRoleBindings();
+    },
+    generation: () => generation,
+  };
+  const cached = new RBACAuthorizer(source);
+  const get = (u: UserInfo) => cached.authorize(res(u, "get", "configmaps", { ns: "a", name: "x" })).decision;
+
+  test("a repeated request is answered without walking the bindings again", () => {
+    assert.equal(get(jane), "NoOpinion");
+    const before = walks;
+    assert.equal(get(jane), "NoOpinion");
+    assert.equal(walks, before);
+  });
+
+  test("a change of any RBAC object (a new generation) is seen by the next request", () => {
+    world.clusterRoleBindings.push(crb("jane-reads", ref("ClusterRole", "reader"), [user("jane")]));
+    generation++;
+    assert.equal(get(jane), "Allow");
+    world.clusterRoleBindings.length = 0;
+    generation++;
+    assert.equal(get(jane), "NoOpinion");
+  });
+
+  test("names and groups that would run together in a joined key stay apart", () => {
+    world.clusterRoleBindings.push(crb("ab", ref("ClusterRole", "reader"), [user("a,b")]));
+    generation++;
+    assert.equal(get(who("a,b")), "Allow");
+    assert.equal(get({ name: "a", uid: "", groups: ["b"], extra: {} }), "NoOpinion");
+    assert.equal(get({ name: "a", uid: "", groups: [",b"], extra: {} }), "NoOpinion");
+  });
+});
