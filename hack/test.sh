@@ -19,6 +19,9 @@ echo "== type check" >&2
 npx tsc -p . --noEmit
 echo "== generated files" >&2
 bash hack/openapi/verify.sh
+bash hack/verify-crds.sh
+echo "== helm chart" >&2
+bash hack/verify-chart.sh
 
 mapfile -t files < <(find apiserver operator test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if $unit; then

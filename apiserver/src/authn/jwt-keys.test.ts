@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -81,4 +82,32 @@ test("tenant audiences differ per tenant; the unverified issuer is read only fro
   assert.equal(unverifiedIssuer(`e30.${payload}.sig`), "https://x");
   assert.equal(unverifiedIssuer("not-a-jwt"), undefined);
   assert.equal(unverifiedIssuer("a.!!!.c"), undefined);
+});
+
+test("a key set written by others (the Helm chart): any file name, SEC 1 PEM, the ID computed from the key", async () => {
+  const dir = await tempDir();
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  await writeFile(join(dir, "signing.key"), privateKey.export({ type: "sec1", format: "pem" }));
+  await writeFile(join(dir, "keys.json"), JSON.stringify({ signing: "signing", keys: ["signing"] }));
+
+  const keys = await JwtKeySet.load(dir);
+  assert.equal(keys.signingKey.kid, keyIdOf(publicKey));
+  assert.deepEqual(
+    keys.verificationKeys.map((k) => k.kid),
+    [keyIdOf(publicKey)],
+  );
+
+  // Rotating and retiring keep naming the chart's file until it is retired.
+  const newKid = await keys.rotate();
+  const reloaded = await JwtKeySet.load(dir);
+  assert.equal(reloaded.signingKey.kid, newKid);
+  assert.ok(reloaded.key(keyIdOf(publicKey)));
+  await reloaded.retire(keyIdOf(publicKey));
+  assert.deepEqual((await readdir(dir)).sort(), [`${newKid}.key`, "keys.json"].sort());
+});
+
+test("a manifest whose signing key is not among its keys is refused", async () => {
+  const dir = await tempDir();
+  await writeFile(join(dir, "keys.json"), JSON.stringify({ signing: "other", keys: [] }));
+  await assert.rejects(JwtKeySet.load(dir), /signing key other is not among the keys/);
 });

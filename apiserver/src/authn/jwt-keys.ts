@@ -27,6 +27,8 @@ export interface JwtKey {
 
 interface PrivateJwtKey extends JwtKey {
   readonly privateKey: KeyObject;
+  /** The key's file in the directory, without `.key` (the kid for keys this class made). */
+  readonly file: string;
 }
 
 interface Manifest {
@@ -42,7 +44,8 @@ export function keyIdOf(publicKey: KeyObject): string {
 
 function newKey(): PrivateJwtKey {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  return { kid: keyIdOf(publicKey), privateKey, publicKey };
+  const kid = keyIdOf(publicKey);
+  return { kid, privateKey, publicKey, file: kid };
 }
 
 /**
@@ -68,18 +71,25 @@ export class JwtKeySet {
       return set;
     }
     const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as Manifest;
-    const keys = await Promise.all(
-      manifest.keys.map(async (kid): Promise<PrivateJwtKey> => {
-        const privateKey = createPrivateKey(await readFile(join(dir, `${kid}.key`), "utf8"));
-        const publicKey = createPublicKey(privateKey);
-        if (keyIdOf(publicKey) !== kid) throw new Error(`jwt key ${kid}: the file holds another key`);
-        return { kid, privateKey, publicKey };
-      }),
-    );
-    if (!keys.some((k) => k.kid === manifest.signing)) {
+    // The manifest names key files (`<name>.key`); a key's ID is always computed from the key.
+    // Files this class writes are named after their key ID; a key set written by others (the
+    // Helm chart's Secret, which cannot compute IDs) may use any names.
+    if (!manifest.keys.includes(manifest.signing)) {
       throw new Error(`jwt keys in ${dir}: the signing key ${manifest.signing} is not among the keys`);
     }
-    return new JwtKeySet(dir, keys, manifest.signing);
+    const named = await Promise.all(
+      manifest.keys.map(async (name): Promise<[string, PrivateJwtKey]> => {
+        const privateKey = createPrivateKey(await readFile(join(dir, `${name}.key`), "utf8"));
+        const publicKey = createPublicKey(privateKey);
+        return [name, { kid: keyIdOf(publicKey), privateKey, publicKey, file: name }];
+      }),
+    );
+    const signing = named.find(([name]) => name === manifest.signing)?.[1].kid ?? "";
+    return new JwtKeySet(
+      dir,
+      named.map(([, key]) => key),
+      signing,
+    );
   }
 
   /** A key set held in memory only (tests, and tools that must not write). */
@@ -132,12 +142,13 @@ export class JwtKeySet {
   /** Drops a verification key (tokens signed by it stop authenticating); never the signing key. */
   async retire(kid: string): Promise<void> {
     if (kid === this.signingKid) throw new Error(`jwt key ${kid} is the signing key: rotate first`);
-    const keys = this.keys.filter((k) => k.kid !== kid);
-    if (keys.length === this.keys.length) return;
+    const retired = this.keys.find((k) => k.kid === kid);
+    if (retired === undefined) return;
+    const keys = this.keys.filter((k) => k !== retired);
     await this.persist(keys, this.signingKid, undefined);
     this.keys = keys;
     this.#generation++;
-    if (this.dir !== undefined) await rm(join(this.dir, `${kid}.key`), { force: true });
+    if (this.dir !== undefined) await rm(join(this.dir, `${retired.file}.key`), { force: true });
   }
 
   /** The public keys as a JWK set (`/openid/v1/jwks`), each with use "sig", alg and kid. */
@@ -161,10 +172,13 @@ export class JwtKeySet {
     if (this.dir === undefined) return;
     if (added !== undefined) {
       const pem = added.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
-      await writeFile(join(this.dir, `${added.kid}.key`), pem, { mode: 0o600 });
+      await writeFile(join(this.dir, `${added.file}.key`), pem, { mode: 0o600 });
     }
     // The manifest names only keys whose files are written: write a temporary file, then rename.
-    const manifest: Manifest = { signing, keys: keys.map((k) => k.kid) };
+    const manifest: Manifest = {
+      signing: keys.find((k) => k.kid === signing)?.file ?? signing,
+      keys: keys.map((k) => k.file),
+    };
     const tmp = join(this.dir, `keys.json.${process.pid}.tmp`);
     await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
     await rename(tmp, join(this.dir, "keys.json"));

@@ -4,7 +4,7 @@
 
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { webcrypto } from "node:crypto";
+import { createPrivateKey, webcrypto } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
@@ -38,8 +38,9 @@ async function exportKeyPem(key: CryptoKey): Promise<string> {
   return `-----BEGIN PRIVATE KEY-----\n${b64.trimEnd()}\n-----END PRIVATE KEY-----\n`;
 }
 
+/** A P-256 signing key from PEM: PKCS#8 (ours, cert-manager's) or SEC 1 (Helm's genPrivateKey "ecdsa"). */
 async function importKeyPem(pem: string): Promise<CryptoKey> {
-  const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+  const der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
   return webcrypto.subtle.importKey("pkcs8", der, algorithm, true, ["sign"]);
 }
 
