@@ -6,8 +6,9 @@
 # No container registry is reachable on these machines, so when the base image
 # (MULTIPLANE_BASE_IMAGE, default docker.io/library/node:20-bookworm-slim) is not
 # present locally, a local base is assembled instead: a Debian bookworm minbase
-# (mmdebstrap, from the Debian mirror) plus this machine's Node 20 (binary, npm and
-# headers). It is kept as localhost/multiplane-base:node<version> and reused.
+# (mmdebstrap, from the Debian mirror) plus this machine's Node 20 (binary and
+# npm); the build stage gets the machine's Node headers mounted for node-gyp. The base is
+# kept as localhost/multiplane-base:node<version>-r<recipe> and reused.
 #
 # Env knobs:
 #   MULTIPLANE_IMAGE        image to build (default localhost/multiplane:dev)
@@ -39,7 +40,8 @@ else
   headers="$node_prefix/include/node"
   [ -f "$npm_dir/bin/npm-cli.js" ] || die "npm not found at $npm_dir"
   [ -f "$headers/node.h" ] || die "Node headers not found at $headers (node-gyp needs them offline)"
-  BASE="localhost/multiplane-base:node$node_version"
+  # The tag names the recipe: change the suffix when the assembly below changes.
+  BASE="localhost/multiplane-base:node$node_version-r1"
   if podman image exists "$BASE"; then
     log "local base $BASE is present"
   else
@@ -55,16 +57,14 @@ else
       --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
       --dpkgopt='path-exclude=/usr/share/locale/*' \
       --customize-hook="copy-in $(readlink -f "$node_bin") /usr/bin" \
-      --customize-hook='mkdir -p "$1/usr/lib/node_modules/npm" "$1/usr/include/node"' \
+      --customize-hook='mkdir -p "$1/usr/lib/node_modules/npm"' \
       --customize-hook="sync-in $npm_dir /usr/lib/node_modules/npm" \
-      --customize-hook="sync-in $headers /usr/include/node" \
       --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/bin/npm"' \
       --customize-hook='chroot "$1" useradd --uid 1000 --user-group --create-home --shell /bin/bash node' \
       --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
       bookworm "$rootfs" "$MIRROR"
     podman import --quiet \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-        --change 'ENV npm_config_nodedir=/usr' \
         --change 'CMD ["node"]' \
         "$rootfs" "$BASE" >/dev/null
     rm -f "$rootfs"
@@ -75,6 +75,9 @@ fi
 
 # --- the image -----------------------------------------------------------------------
 build_args=(--build-arg "BASE_IMAGE=$BASE")
+if [ -n "${headers:-}" ]; then
+  build_args+=(--volume "$headers:/opt/node-headers/include/node:ro" --build-arg NODE_HEADERS=/opt/node-headers)
+fi
 # Registries reached through a TLS-intercepting proxy: hand the build stage this machine's
 # CA bundle (mounted for the build only, never copied into the image).
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
