@@ -17,78 +17,19 @@ import { parse as parseYaml } from "yaml";
 import { JwtKeySet } from "../../apiserver/src/authn/jwt-keys.ts";
 import { requestHeaderAllowedNames } from "../../apiserver/src/cli/up.ts";
 import { routerCommonName } from "../../apiserver/src/router/router-pki.ts";
-import { at, namespace, render, type K8sObject, type Obj, type Rendering } from "./render.ts";
-
-interface Container extends Obj {
-  name: string;
-  args?: string[];
-  command?: string[];
-  ports?: { name: string; containerPort: number }[];
-  volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
-}
-interface SecretProjection {
-  secretName?: string;
-  name?: string;
-  items?: { key: string; path: string }[];
-}
-interface Volume {
-  name: string;
-  secret?: SecretProjection;
-  configMap?: { name: string };
-  projected?: { sources: { secret?: SecretProjection }[] };
-}
-
-const podSpec = (w: K8sObject): Obj => at(w, "spec.template.spec") as Obj;
-const containers = (w: K8sObject): Container[] => podSpec(w)["containers"] as Container[];
-const volumes = (w: K8sObject): Volume[] => (podSpec(w)["volumes"] as Volume[] | undefined) ?? [];
-
-/** The value of `--name=value` in a container's args (or command). */
-function flag(c: Container, name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return [...(c.args ?? []), ...(c.command ?? [])].find((a) => a.startsWith(prefix))?.slice(prefix.length);
-}
-
-/** A Secret's data, decoded. */
-function secretData(r: Rendering, name: string): Record<string, string> {
-  const s = r.get("Secret", name);
-  const data = Object.entries((s["data"] as Record<string, string> | undefined) ?? {}).map(
-    ([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")] as const,
-  );
-  return { ...Object.fromEntries(data), ...((s["stringData"] as Record<string, string> | undefined) ?? {}) };
-}
-
-/** Which Secret key a container sees at `path` (through secret, projected and subPath mounts). */
-function mountedSecretKey(w: K8sObject, c: Container, path: string): { secret: string; key: string } {
-  for (const m of c.volumeMounts ?? []) {
-    const v = volumes(w).find((x) => x.name === m.name);
-    if (v === undefined) continue;
-    const sources: SecretProjection[] =
-      v.secret !== undefined
-        ? [v.secret]
-        : (v.projected?.sources.flatMap((s) => (s.secret ? [s.secret] : [])) ?? []);
-    for (const s of sources) {
-      const secret = s.secretName ?? s.name ?? "";
-      if (m.subPath !== undefined) {
-        if (m.mountPath === path) return { secret, key: m.subPath };
-        continue;
-      }
-      if (!path.startsWith(`${m.mountPath}/`)) continue;
-      const rel = path.slice(m.mountPath.length + 1);
-      const item = s.items?.find((i) => i.path === rel);
-      if (item !== undefined) return { secret, key: item.key };
-      if (s.items === undefined) return { secret, key: rel };
-    }
-  }
-  throw new Error(`${w.metadata.name}/${c.name}: nothing mounted at ${path}`);
-}
-
-/** The contents of a file a container sees, from the rendered Secret behind it. */
-function mountedFile(r: Rendering, w: K8sObject, c: Container, path: string): string {
-  const { secret, key } = mountedSecretKey(w, c, path);
-  const value = secretData(r, secret)[key];
-  if (value === undefined) throw new Error(`Secret ${secret} has no key ${key} (mounted at ${path})`);
-  return value;
-}
+import {
+  at,
+  containers,
+  flag,
+  mountedFile,
+  mountedSecretKey,
+  namespace,
+  podSpec,
+  render,
+  secretData,
+  type K8sObject,
+  type Obj,
+} from "./render.ts";
 
 const cert = (pem: string): X509Certificate => new X509Certificate(pem);
 const signedBy = (leaf: string, ca: string): boolean =>

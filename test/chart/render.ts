@@ -71,3 +71,77 @@ export function at(obj: unknown, path: string): unknown {
   }
   return cur;
 }
+
+// ---------------------------------------------------------------------------------------
+// What a workload's container sees: its args, and the files its Secret volumes put in place.
+
+export interface Container extends Obj {
+  name: string;
+  args?: string[];
+  command?: string[];
+  ports?: { name: string; containerPort: number }[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
+}
+interface SecretProjection {
+  secretName?: string;
+  name?: string;
+  items?: { key: string; path: string }[];
+}
+interface Volume {
+  name: string;
+  secret?: SecretProjection;
+  configMap?: { name: string };
+  projected?: { sources: { secret?: SecretProjection }[] };
+}
+
+export const podSpec = (w: K8sObject): Obj => at(w, "spec.template.spec") as Obj;
+export const containers = (w: K8sObject): Container[] => podSpec(w)["containers"] as Container[];
+export const volumes = (w: K8sObject): Volume[] => (podSpec(w)["volumes"] as Volume[] | undefined) ?? [];
+
+/** The value of `--name=value` in a container's args (or command). */
+export function flag(c: Container, name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return [...(c.args ?? []), ...(c.command ?? [])].find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+/** A Secret's data, decoded. */
+export function secretData(r: Rendering, name: string): Record<string, string> {
+  const s = r.get("Secret", name);
+  const data = Object.entries((s["data"] as Record<string, string> | undefined) ?? {}).map(
+    ([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")] as const,
+  );
+  return { ...Object.fromEntries(data), ...((s["stringData"] as Record<string, string> | undefined) ?? {}) };
+}
+
+/** Which Secret key a container sees at `path` (through secret, projected and subPath mounts). */
+export function mountedSecretKey(w: K8sObject, c: Container, path: string): { secret: string; key: string } {
+  for (const m of c.volumeMounts ?? []) {
+    const v = volumes(w).find((x) => x.name === m.name);
+    if (v === undefined) continue;
+    const sources: SecretProjection[] =
+      v.secret !== undefined
+        ? [v.secret]
+        : (v.projected?.sources.flatMap((s) => (s.secret ? [s.secret] : [])) ?? []);
+    for (const s of sources) {
+      const secret = s.secretName ?? s.name ?? "";
+      if (m.subPath !== undefined) {
+        if (m.mountPath === path) return { secret, key: m.subPath };
+        continue;
+      }
+      if (!path.startsWith(`${m.mountPath}/`)) continue;
+      const rel = path.slice(m.mountPath.length + 1);
+      const item = s.items?.find((i) => i.path === rel);
+      if (item !== undefined) return { secret, key: item.key };
+      if (s.items === undefined) return { secret, key: rel };
+    }
+  }
+  throw new Error(`${w.metadata.name}/${c.name}: nothing mounted at ${path}`);
+}
+
+/** The contents of a file a container sees, from the rendered Secret behind it. */
+export function mountedFile(r: Rendering, w: K8sObject, c: Container, path: string): string {
+  const { secret, key } = mountedSecretKey(w, c, path);
+  const value = secretData(r, secret)[key];
+  if (value === undefined) throw new Error(`Secret ${secret} has no key ${key} (mounted at ${path})`);
+  return value;
+}
