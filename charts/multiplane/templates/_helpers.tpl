@@ -141,23 +141,37 @@ app.kubernetes.io/component: {{ .component }}
 {{- $names | toJson -}}
 {{- end -}}
 
-{{/* Pod-level scheduling and security, shared by every workload. */}}
+{{/*
+Pod-level scheduling and security, shared by every workload; call with (dict "ctx" $ "component" C).
+Replicas of a component spread over nodes and zones where the cluster allows it.
+*/}}
 {{- define "multiplane.podCommon" -}}
+{{- $root := .ctx -}}
+{{- $component := .component -}}
 securityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
-{{- with .Values.imagePullSecrets }}
+  {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
+topologySpreadConstraints:
+  {{- range list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+  - maxSkew: 1
+    topologyKey: {{ . }}
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "multiplane.selectorLabels" (dict "ctx" $root "component" $component) | nindent 8 }}
+  {{- end }}
+{{- with $root.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.nodeSelector }}
+{{- with $root.Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.tolerations }}
+{{- with $root.Values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.affinity }}
+{{- with $root.Values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
