@@ -90,7 +90,6 @@ interface SecretProjection {
 interface Volume {
   name: string;
   secret?: SecretProjection;
-  configMap?: { name: string };
   projected?: { sources: { secret?: SecretProjection }[] };
 }
 

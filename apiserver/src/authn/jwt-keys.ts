@@ -31,6 +31,7 @@ interface PrivateJwtKey extends JwtKey {
   readonly file: string;
 }
 
+/** keys.json: the key files' names (`<name>.key`) and which of them signs. */
 interface Manifest {
   signing: string;
   keys: string[];
