@@ -47,6 +47,12 @@ function gated() {
   return { runs, reconcile, finish, overlap: () => overlap, running };
 }
 
+/** A reconcile from a synchronous function: it settles on the next microtask. */
+const later =
+  (fn: (key: string) => ReconcileResult) =>
+  (key: string): Promise<ReconcileResult> =>
+    Promise.resolve().then(() => fn(key));
+
 function controller(opts: Partial<ControllerOptions> & Pick<ControllerOptions, "reconcile">): Controller {
   return new Controller({ name: "test", log, ...opts });
 }
@@ -100,10 +106,10 @@ describe("Controller", () => {
     const at: number[] = [];
     let fail = true;
     const c = controller({
-      reconcile: async () => {
+      reconcile: later(() => {
         at.push(Date.now());
         if (fail) throw new Error("not yet");
-      },
+      }),
     });
     c.start();
     const t0 = Date.now();
@@ -144,10 +150,10 @@ describe("Controller", () => {
   test("requeueAfterMs looks again after that long, without counting a failure", async () => {
     const at: number[] = [];
     const c = controller({
-      reconcile: async () => {
+      reconcile: later(() => {
         at.push(Date.now());
         return at.length < 3 ? { requeueAfterMs: 1000 } : undefined;
-      },
+      }),
     });
     c.start();
     const t0 = Date.now();
@@ -169,9 +175,9 @@ describe("Controller", () => {
   test("enqueue with a delay: the earliest pending delayed add wins", async () => {
     const at: number[] = [];
     const c = controller({
-      reconcile: async () => {
+      reconcile: later(() => {
         at.push(Date.now());
-      },
+      }),
     });
     c.start();
     const t0 = Date.now();
@@ -191,10 +197,10 @@ describe("Controller", () => {
     const metrics = new OperatorMetrics();
     const c = controller({
       metrics,
-      reconcile: async () => {
+      reconcile: later(() => {
         runs++;
         throw new TerminalError("bad spec");
-      },
+      }),
     });
     c.start();
     c.enqueue("a");
@@ -213,12 +219,12 @@ describe("Controller", () => {
     const c = controller({
       concurrency: 10,
       rateLimit: { perSecond: 2, burst: 3 },
-      reconcile: async (key) => {
+      reconcile: later((key) => {
         const runs = at.get(key) ?? [];
         runs.push(Date.now());
         at.set(key, runs);
         if (runs.length === 1) throw new Error("first run fails");
-      },
+      }),
     });
     c.start();
     const t0 = Date.now();
@@ -267,10 +273,10 @@ describe("Controller", () => {
     let failures = 0;
     const c = controller({
       metrics,
-      reconcile: async (key) => {
+      reconcile: later((key) => {
         if (key === "fail" && failures++ < 2) throw new Error("boom");
         if (key === "later") return { requeueAfterMs: 60_000 };
-      },
+      }),
     });
     c.enqueue("ok");
     c.enqueue("ok");
