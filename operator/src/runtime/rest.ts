@@ -53,7 +53,7 @@ export class RestClient {
     // Asked per request: tokens from exec plugins and token files may rotate.
     const tls: https.RequestOptions = { headers: {} };
     await this.kc.applyToHTTPSOptions(tls);
-    this.agent ??= tls.agent as http.Agent;
+    this.agent ??= this.keepAliveAgent(tls);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
     const signals = [AbortSignal.timeout(timeoutMs), ...(opts.signal ? [opts.signal] : [])];
@@ -88,6 +88,28 @@ export class RestClient {
       );
       req.on("error", reject);
       req.end(payload);
+    });
+  }
+
+  /**
+   * client-node's agent for this cluster, or, when it is a plain one (no proxy), the same TLS
+   * settings on an agent that keeps connections open: lease renewals and events then reuse
+   * one connection instead of a TLS handshake each.
+   */
+  private keepAliveAgent(tls: https.RequestOptions): http.Agent {
+    const agent = tls.agent as http.Agent;
+    if (agent.constructor === http.Agent) return new http.Agent({ keepAlive: true });
+    if (agent.constructor !== https.Agent) return agent;
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
+    return new https.Agent({
+      keepAlive: true,
+      ...(ca !== undefined ? { ca } : {}),
+      ...(cert !== undefined ? { cert } : {}),
+      ...(key !== undefined ? { key } : {}),
+      ...(pfx !== undefined ? { pfx } : {}),
+      ...(passphrase !== undefined ? { passphrase } : {}),
+      ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}),
+      ...(servername !== undefined ? { servername } : {}),
     });
   }
 }
