@@ -132,10 +132,12 @@ export class Informer<T extends KubernetesObject> {
     this.running = undefined;
   }
 
+  /** The cached object under `key` ("namespace/name" or "name"); callers must not change it. */
   get(key: string): T | undefined {
     return this.cache.get(key);
   }
 
+  /** Every cached object (a new array of the cache's objects, which callers must not change). */
   list(): T[] {
     return [...this.cache.values()];
   }
