@@ -429,6 +429,52 @@ describe("LeaderElector", () => {
   });
 });
 
+describe("graceful shutdown", () => {
+  test("the leader's stop() waits for its controller's running reconcile, then releases the Lease", async () => {
+    const ns = await freshNamespace("shutdown");
+    await createConfigMap(ns, "slow");
+    const lease = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/operator`;
+    const holder = async (): Promise<string | undefined> =>
+      (await rest.request<{ spec: { holderIdentity?: string } }>(lease)).spec.holderIdentity;
+    const elector = new LeaderElector({
+      kc,
+      namespace: ns,
+      name: "operator",
+      identity: "replica-1",
+      log: capturedLog().log,
+    });
+    let finishReconcile!: () => void;
+    let reconcileStarted!: () => void;
+    const reconciling = new Promise<void>((r) => (reconcileStarted = r));
+    const running = elector.run(async (signal) => {
+      const informer = new Informer<V1ConfigMap>(kc, configMaps(ns), { log: capturedLog().log });
+      const controller = new Controller({
+        name: "slow",
+        log: capturedLog().log,
+        reconcile: () => {
+          reconcileStarted();
+          return new Promise<void>((r) => (finishReconcile = r));
+        },
+      }).watch(informer);
+      await informer.start();
+      controller.start();
+      await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+      await controller.stop();
+      informer.stop();
+    });
+    await reconciling;
+    let stopped = false;
+    const stopping = elector.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(stopped, false, "stop() waits for the running reconcile");
+    assert.equal(await holder(), "replica-1", "the Lease stays held while the work runs");
+    finishReconcile();
+    await stopping;
+    await running;
+    assert.equal(await holder(), "", "released once the work ended");
+  });
+});
+
 describe("EventRecorder", () => {
   interface Event {
     metadata: { name: string; namespace: string };
