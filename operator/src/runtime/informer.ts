@@ -223,7 +223,7 @@ export class Informer<T extends KubernetesObject> {
     }
     // What the cache held and the list no longer has was deleted while nobody watched.
     for (const old of previous.values()) this.emit("delete", old);
-    // The first page's resourceVersion is the snapshot every page was read at.
+    // Every page carries the resourceVersion of the one snapshot they were all read at.
     this.resourceVersion = list.metadata?.resourceVersion ?? "";
   }
 
