@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { openStorage, type Storage } from "../storage/index.ts";
 import { objectKey, resourcePrefix, type ResourceRef, type TenantRef } from "../storage/keys.ts";
-import { TenantCache } from "./watch-cache.ts";
+import { sweepHistory, TenantCache } from "./watch-cache.ts";
 
 const configmaps: ResourceRef = { group: "", resource: "configmaps" };
 
@@ -111,4 +111,22 @@ test("history keeps 75 s of events (at least 100): older resumes are refused, as
   const kept = cache.eventsSince(prefix, cache.oldestResumable);
   assert.equal(kept?.length, 100);
   assert.equal(kept.at(-1)?.object.obj.metadata?.name, "cm-late");
+});
+
+test("expired history goes without a new event: a quiet tenant keeps no old objects", async (t) => {
+  const storage = await openTemp(t);
+  const tenant = { uid: randomUUID() };
+  const cache = await startCache(t, storage, tenant);
+  const prefix = resourcePrefix(tenant, configmaps);
+  let now = Date.now();
+  t.mock.method(Date, "now", () => now);
+  const first = await createIn(storage, tenant, "cm-0");
+  for (let i = 1; i < 150; i++) await createIn(storage, tenant, `cm-${i}`);
+  await cache.consistent();
+  assert.equal(cache.eventsSince(prefix, first.modRevision - 1)?.length, 150);
+  // No write for 76 s: what the process-wide sweeper runs drops all but the last 100.
+  now += 76_000;
+  sweepHistory();
+  assert.equal(cache.eventsSince(prefix, first.modRevision - 1), undefined);
+  assert.equal(cache.eventsSince(prefix, cache.oldestResumable)?.length, 100);
 });

@@ -55,6 +55,36 @@ export function decodeStored(kv: KeyValue, revision = kv.modRevision): CachedObj
  */
 export const historyRetention = { minEvents: 100, maxEvents: 10_000, freshMs: 75_000 } as const;
 
+/**
+ * How often the started caches drop expired history without waiting for their next event: a
+ * tenant that goes quiet (or whose objects were all deleted) would otherwise keep its last
+ * 75 s of events, objects included, until its next write or etcd's next PROGRESS (10 min).
+ */
+export const historySweepMs = 10_000;
+
+/** The started caches, swept by one process-wide timer (never one timer per tenant). */
+const sweptCaches = new Set<TenantCache>();
+let historySweeper: NodeJS.Timeout | undefined;
+
+/** What the sweeper runs: every started cache drops its expired history (exported for tests). */
+export function sweepHistory(now = Date.now()): void {
+  for (const cache of sweptCaches) cache.expireHistory(now);
+}
+
+function trackHistory(cache: TenantCache): void {
+  sweptCaches.add(cache);
+  if (historySweeper !== undefined) return;
+  historySweeper = setInterval(() => sweepHistory(), historySweepMs);
+  historySweeper.unref(); // never keeps the process alive; cleared when no cache is left
+}
+
+function untrackHistory(cache: TenantCache): void {
+  sweptCaches.delete(cache);
+  if (sweptCaches.size > 0 || historySweeper === undefined) return;
+  clearInterval(historySweeper);
+  historySweeper = undefined;
+}
+
 /** What a tenant stores: its keys, and the bytes of their values as stored (resourceVersion never is). */
 export interface TenantUsage {
   readonly objects: number;
@@ -111,11 +141,20 @@ export class TenantCache {
       },
       { afterRevision: list.revision, progressNotify: true },
     );
+    if (this.failure === undefined) trackHistory(this);
   }
 
   async stop(): Promise<void> {
     await this.watch?.stop();
     this.fail(new Error("tenant cache stopped"));
+  }
+
+  /**
+   * Drops the history historyRetention no longer keeps, as if an event arrived `now` (ms). Run
+   * by the process-wide sweeper every historySweepMs and on PROGRESS; public for tests.
+   */
+  expireHistory(now = Date.now()): void {
+    this.pruneHistory(now);
   }
 
   /** The revision the cache reflects. */
@@ -335,6 +374,8 @@ export class TenantCache {
       }
     }
     this.revisionNow = progress;
+    // A PROGRESS alone moves the clock of the history too.
+    if (out.length === 0 && this.history.length > 0) this.pruneHistory(Date.now());
     if (out.length > 0) {
       this.history.push(...out);
       const now = Date.now();
@@ -355,6 +396,7 @@ export class TenantCache {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
+    untrackHistory(this);
     for (const w of this.waiters) w.reject(err);
     this.waiters = [];
     const closing = [...this.closeListeners];
