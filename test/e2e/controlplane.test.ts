@@ -273,13 +273,26 @@ describe("ControlPlanes", () => {
     assert.equal(status.message, 'tenants "nope" not found');
   });
 
-  test("deleting a project wipes its prefix before it goes", async () => {
+  test("deleting a project wipes its prefix before it goes, and drops its metrics series", async () => {
     const uid = (await getCP("acme.web")).metadata.uid;
+    const metrics = async (): Promise<string> => {
+      const r = await rawRequest(mp.url, caPem, "/metrics", {
+        headers: { Authorization: `Bearer ${adminToken}` },
+      });
+      assert.equal(r.status, 200);
+      return r.body;
+    };
+    const series = /^multiplane_tenant_requests_total\{tenant="acme:web"\} \d+$/m;
+    await mp.kubectl(["get", "ns"], { tenant: "acme:web" });
+    assert.match(await metrics(), series);
     await mp.kubectl(["delete", "cp", "acme.web", "--wait=false"]);
     await waitGone("acme.web");
     assert.equal((await mp.storage.list(tenantPrefix({ uid }))).items.length, 0);
-    assert.equal(mp.tenants.lookup("acme:web"), undefined);
+    await eventually("the tenant is unregistered", () =>
+      Promise.resolve(mp.tenants.lookup("acme:web") === undefined),
+    );
     assert.ok(!mp.tenants.activeTenants().includes("acme:web"));
+    assert.doesNotMatch(await metrics(), /tenant="acme:web"/);
     const r = await rawRequest(mp.url, caPem, "/clusters/acme:web/api/v1/namespaces", {
       headers: { Authorization: `Bearer ${adminToken}` },
     });

@@ -72,6 +72,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const watches = new Set<ServerResponse>();
   const fairness = new ShardFairness(opts.fairness);
+  // A tenant gone from the shard leaves no metrics series behind.
+  const offRemoved = opts.tenants.onRemoved((tenant) => opts.metrics?.forgetTenant(tenant.name));
   app.route({
     method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
     url: "/*",
@@ -103,6 +105,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     url: `https://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${port}`,
     port,
     close: async () => {
+      offRemoved();
       // Watches never end by themselves: end them (a clean end; clients re-watch), then drain.
       const closing = app.close();
       for (const res of watches) res.end();

@@ -271,6 +271,8 @@ export class TenantManager {
   private readonly now: () => number;
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Called once a tenant is unregistered and its instance stopped (onRemoved). */
+  private readonly removedListeners = new Set<(tenant: Tenant) => void>();
 
   constructor(
     private readonly storage: Storage,
@@ -310,6 +312,19 @@ export class TenantManager {
     if (tenant === undefined) return;
     this.tenants.delete(name);
     await this.drop(tenant.uid);
+    // Unless the name was registered again meanwhile (a re-created tenant keeps its series).
+    if (this.tenants.has(name)) return;
+    for (const l of this.removedListeners) l(tenant);
+  }
+
+  /**
+   * Calls `listener` each time a tenant is unregistered, once its instance is stopped, so what
+   * the process keeps per tenant name outside the instance (metrics series, audit sinks) goes
+   * too. The listener must not throw. Answers what unsubscribes it.
+   */
+  onRemoved(listener: (tenant: Tenant) => void): () => void {
+    this.removedListeners.add(listener);
+    return () => this.removedListeners.delete(listener);
   }
 
   lookup(name: string): Tenant | undefined {

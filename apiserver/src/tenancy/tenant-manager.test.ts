@@ -82,6 +82,28 @@ describe("TenantManager", () => {
     assert.equal(await statusCode(manager.instance(t)), 404);
   });
 
+  test("onRemoved hears of a removed tenant once its instance is stopped, not of a replaced one", async () => {
+    const heard: string[] = [];
+    const off = manager.onRemoved((tenant) => heard.push(`${tenant.name}/${tenant.uid}`));
+    try {
+      const t: Tenant = { name: "heard", uid: "uid-heard" };
+      await manager.setTenant(t);
+      await manager.instance(t);
+      const replaced: Tenant = { ...t, uid: "uid-heard-2" };
+      await manager.setTenant(replaced);
+      assert.deepEqual(heard, []);
+      const inst = await manager.instance(replaced);
+      let stoppedFirst = false;
+      inst.cache.onClose(() => (stoppedFirst = heard.length === 0));
+      await manager.removeTenant("heard");
+      await manager.removeTenant("heard"); // no longer registered: nothing more
+      assert.deepEqual(heard, ["heard/uid-heard-2"]);
+      assert.ok(stoppedFirst);
+    } finally {
+      off();
+    }
+  });
+
   test("a terminating tenant builds no instance: 403", async () => {
     const t: Tenant = { name: "four", uid: "uid-four" };
     await manager.setTenant(t);
