@@ -54,6 +54,8 @@ export interface AuditRequest {
   readonly receivedAtMicros?: number;
   /** Long-running requests get a ResponseStarted event; default: watches. */
   readonly longRunning?: boolean;
+  /** The tenant's own sink (its policy's audit webhooks), sent each event after the platform's. */
+  readonly tenantSink?: AuditSink;
 }
 
 /**
@@ -171,11 +173,20 @@ export class Auditor {
     return new Recorder(req, user, config.level, config.omitStages, config.omitManagedFields, this);
   }
 
-  /** @internal the recorder's way out: count, then hand over; a throwing sink is counted, not thrown. */
-  send(event: AuditEvent): void {
+  /**
+   * @internal the recorder's way out: count, then hand over to the platform's sink and the
+   * tenant's own; a throwing sink is counted, not thrown.
+   */
+  send(event: AuditEvent, tenantSink: AuditSink | undefined): void {
     this.#metrics.event();
+    const batch = [event];
+    this.#deliver(this.#sink, batch);
+    if (tenantSink !== undefined) this.#deliver(tenantSink, batch);
+  }
+
+  #deliver(sink: AuditSink, batch: readonly AuditEvent[]): void {
     try {
-      this.#sink.process([event]);
+      sink.process(batch);
     } catch {
       this.#metrics.error("sink", 1);
     }
@@ -210,6 +221,7 @@ class Recorder implements AuditRecorder {
   readonly #user: AuditUserInfo;
   readonly #sourceIPs: readonly string[];
   readonly #userAgent: string;
+  readonly #tenantSink: AuditSink | undefined;
   #impersonatedUser: AuditUserInfo | undefined;
   #objectRef: AuditObjectRef | undefined;
   #responseStatus: AuditResponseStatus | undefined;
@@ -240,6 +252,7 @@ class Recorder implements AuditRecorder {
     this.#user = user === undefined ? {} : auditUser(user);
     this.#sourceIPs = req.sourceIPs;
     this.#userAgent = req.userAgent === undefined ? "" : truncateUserAgent(req.userAgent);
+    this.#tenantSink = req.tenantSink;
     if (req.info.isResourceRequest) {
       this.#objectRef = compactRef({
         resource: req.info.resource,
@@ -373,7 +386,7 @@ class Recorder implements AuditRecorder {
       ev.annotations = this.#annotations;
       this.#annotationsShared = true;
     }
-    this.#auditor.send(ev);
+    this.#auditor.send(ev, this.#tenantSink);
   }
 }
 

@@ -23,7 +23,7 @@ import {
 import { ApiserverMetrics } from "../metrics/index.ts";
 import { buildKubeconfig } from "../server/kubeconfig.ts";
 import { ensureServingPKI } from "../server/pki.ts";
-import { startServer, type RunningServer } from "../server/server.ts";
+import { startServer, type RunningServer, type ServerOptions } from "../server/server.ts";
 import type { ShardFairnessOptions } from "../server/fairness.ts";
 import { openStorage } from "../storage/index.ts";
 import type { Storage } from "../storage/interface.ts";
@@ -52,6 +52,8 @@ export interface UpOptions {
     initialBackoffMs?: number;
     maxBatchWaitMs?: number;
   };
+  /** Tuning of each tenant's own audit webhook sink (its ControlPlane's spec.policy.audit.webhook). */
+  tenantAuditWebhook?: ServerOptions["tenantAuditWebhook"];
   /** A tenant instance unused this long is stopped and dropped (default 10 minutes). */
   tenantIdleTimeoutMs?: number;
   /** This shard's name, written to each ControlPlane's status.shard (default "local"). */
@@ -167,6 +169,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       issuer,
       auditor,
       auditPolicy: (tenant) => tenant.policy?.auditPolicy ?? auditPolicy,
+      ...(opts.tenantAuditWebhook !== undefined ? { tenantAuditWebhook: opts.tenantAuditWebhook } : {}),
       metrics,
       ...(opts.fairness !== undefined ? { fairness: opts.fairness } : {}),
       log,

@@ -15,7 +15,9 @@ import {
   sourceIPs,
   type AuditPolicy,
   type AuditRecorder,
+  type AuditSink,
   type Auditor,
+  type TenantAuditSinks,
 } from "../audit/index.ts";
 import type { ApiserverMetrics } from "../metrics/index.ts";
 import type { Logger } from "pino";
@@ -76,6 +78,8 @@ export interface ChainDeps {
   /** Audit: the recorder every request begins with, and each tenant's policy (platform default otherwise). */
   readonly auditor?: Auditor;
   readonly auditPolicy?: (tenant: Tenant) => AuditPolicy | undefined;
+  /** Each tenant's own audit webhooks: its requests' events go there too. */
+  readonly tenantAuditSinks?: TenantAuditSinks;
   /** Prometheus metrics, served at /metrics. */
   readonly metrics?: ApiserverMetrics;
   /** Per-tenant in-flight and watch limits (position 6). */
@@ -289,6 +293,7 @@ async function stages(
     sourceIPs: sourceIPs(raw.headers, raw.socket.remoteAddress),
     ...(raw.headers["user-agent"] !== undefined ? { userAgent: raw.headers["user-agent"] } : {}),
     receivedAtMicros,
+    ...tenantSinkOf(deps, tenant),
   });
   if (user === null && !isPublic(ctx.path)) {
     deps.auditor?.failedAuthentication({
@@ -418,6 +423,12 @@ function failure(deps: ChainDeps, ctx: RequestContext, err: unknown): Outcome & 
     .error({ err, path: ctx.path, method: ctx.method }, "internal error");
   const status = internalError().status;
   return { code: status.code, status, panic: true };
+}
+
+/** The tenant's own audit sink for this request, when its policy names webhooks. */
+function tenantSinkOf(deps: ChainDeps, tenant: Tenant): { tenantSink?: AuditSink } {
+  const sink = deps.tenantAuditSinks?.sinkFor(tenant);
+  return sink === undefined ? {} : { tenantSink: sink };
 }
 
 async function instanceOf(deps: ChainDeps, ctx: RequestContext): Promise<TenantInstance> {

@@ -7,7 +7,13 @@ import type { Logger } from "pino";
 import { requestEntityTooLarge, badRequest } from "../apierrors/status.ts";
 import type { Authenticator } from "../authn/user.ts";
 import type { JwtIssuer } from "../authn/jwt-keys.ts";
-import type { AuditPolicy, Auditor } from "../audit/index.ts";
+import {
+  TenantAuditSinks,
+  WebhookSink,
+  type AuditPolicy,
+  type Auditor,
+  type WebhookSinkOptions,
+} from "../audit/index.ts";
 import type { ApiserverMetrics } from "../metrics/index.ts";
 import type { Tenant, TenantManager } from "../tenancy/instance.ts";
 import { sendStatus, serveRequest } from "./chain.ts";
@@ -26,6 +32,11 @@ export interface ServerOptions {
   readonly issuer?: JwtIssuer;
   readonly auditor?: Auditor;
   readonly auditPolicy?: (tenant: Tenant) => AuditPolicy | undefined;
+  /** Tuning of the tenants' own audit webhook sinks (their policy's audit.webhook); kube's defaults otherwise. */
+  readonly tenantAuditWebhook?: Pick<
+    WebhookSinkOptions,
+    "bufferSize" | "initialBackoffMs" | "maxBatchWaitMs"
+  >;
   readonly metrics?: ApiserverMetrics;
   /** Per-tenant in-flight limits (a tenant's policy overrides the default) and queue. */
   readonly fairness?: ShardFairnessOptions;
@@ -72,8 +83,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const watches = new Set<ServerResponse>();
   const fairness = new ShardFairness(opts.fairness);
-  // A tenant gone from the shard leaves no metrics series behind.
-  const offRemoved = opts.tenants.onRemoved((tenant) => opts.metrics?.forgetTenant(tenant.name));
+  // Each tenant's audit webhooks, when the server audits.
+  const tenantAuditSinks =
+    opts.auditor === undefined
+      ? undefined
+      : new TenantAuditSinks(
+          (webhook) =>
+            new WebhookSink({
+              url: webhook.url,
+              ...(webhook.caPem !== undefined ? { ca: webhook.caPem } : {}),
+              ...opts.tenantAuditWebhook,
+              ...(opts.metrics !== undefined ? { metrics: opts.metrics.audit } : {}),
+              log: opts.log,
+            }),
+        );
+  // A tenant gone from the shard leaves no metrics series and no audit sink behind; an evicted
+  // one's sinks are flushed and closed with its instance.
+  const offRemoved = opts.tenants.onRemoved((tenant) => {
+    opts.metrics?.forgetTenant(tenant.name);
+    void tenantAuditSinks?.forget(tenant.name);
+  });
+  const offEvicted = opts.tenants.onEvicted((tenant) => void tenantAuditSinks?.forget(tenant.name, tenant));
   app.route({
     method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
     url: "/*",
@@ -86,6 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
           ...(opts.auditor !== undefined ? { auditor: opts.auditor } : {}),
           ...(opts.auditPolicy !== undefined ? { auditPolicy: opts.auditPolicy } : {}),
+          ...(tenantAuditSinks !== undefined ? { tenantAuditSinks } : {}),
           ...(opts.metrics !== undefined ? { metrics: opts.metrics } : {}),
           fairness,
           log: opts.log,
@@ -106,11 +137,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     close: async () => {
       offRemoved();
+      offEvicted();
       // Watches never end by themselves: end them (a clean end; clients re-watch), then drain.
       const closing = app.close();
       for (const res of watches) res.end();
       app.server.closeIdleConnections();
       await closing;
+      await tenantAuditSinks?.close();
     },
   };
 }

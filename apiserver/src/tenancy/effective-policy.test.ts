@@ -118,6 +118,29 @@ describe("effectivePolicy", () => {
     );
   });
 
+  test("audit webhooks: the organization's when inherited, then the project's own, a URL counted once", () => {
+    const orgHook: ControlPlanePolicySpec = {
+      audit: { webhook: { url: "https://org.example/audit", caBundle } },
+    };
+    assert.deepEqual(effectivePolicy(orgHook).auditWebhooks, [
+      { url: "https://org.example/audit", caPem: pem },
+    ]);
+    const own = { audit: { webhook: { url: "https://project.example/audit" } } };
+    assert.deepEqual(effectivePolicy(own, orgHook).auditWebhooks, [
+      { url: "https://org.example/audit", caPem: pem },
+      { url: "https://project.example/audit" },
+    ]);
+    assert.deepEqual(effectivePolicy({ ...own, inherit: false }, orgHook).auditWebhooks, [
+      { url: "https://project.example/audit" },
+    ]);
+    assert.deepEqual(effectivePolicy(orgHook, orgHook).auditWebhooks?.length, 1);
+    assert.equal(effectivePolicy({}, {}).auditWebhooks, undefined);
+    assert.throws(
+      () => effectivePolicy({ audit: { webhook: { url: "https://x", caBundle: "bm90IHBlbQ==" } } }),
+      /spec.policy.audit.webhook.caBundle/,
+    );
+  });
+
   test("inputs are not modified", () => {
     const before = JSON.stringify(org);
     effectivePolicy({ quotas: { maxObjects: 1 } }, org);

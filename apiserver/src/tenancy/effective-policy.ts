@@ -2,9 +2,11 @@
 // organization's): pure functions, no I/O. A project's policy is never wider than its
 // organization's: quotas are the smaller of both; authentication and audit come from the
 // organization only when the project inherits (the default), plus the project's own; the
-// organization's authorization webhook, when inherited, is asked before the project's.
+// organization's authorization webhook, when inherited, is asked before the project's; the
+// organization's audit webhook, when inherited, receives the project's events as its own does.
 
 import { compileAuditPolicy } from "../audit/policy.ts";
+import type { TenantAuditWebhook } from "../audit/tenant-sinks.ts";
 import type { JWTAuthenticatorConfig } from "../authn/oidc.authenticator.ts";
 import type { WebhookAuthorizerConfig } from "../authz/webhook.authorizer.ts";
 import type { WebhookTokenOptions } from "../authn/webhook-token.authenticator.ts";
@@ -31,6 +33,11 @@ const tokenWebhookOf = (w: WebhookEndpoint, field: string): WebhookTokenOptions 
 };
 
 const authorizationWebhookOf = (w: WebhookEndpoint, field: string): WebhookAuthorizerConfig => {
+  const ca = pemOf(w.caBundle, `${field}.caBundle`);
+  return { url: w.url, ...(ca !== undefined ? { caPem: ca } : {}) };
+};
+
+const auditWebhookOf = (w: WebhookEndpoint, field: string): TenantAuditWebhook => {
   const ca = pemOf(w.caBundle, `${field}.caBundle`);
   return { url: w.url, ...(ca !== undefined ? { caPem: ca } : {}) };
 };
@@ -111,6 +118,15 @@ export function effectivePolicy(
     }
   }
 
+  // Audit sinks: the organization's (when inherited) and the project's own, a URL counted once.
+  const auditWebhooks: TenantAuditWebhook[] = [];
+  const orgAuditWebhook = orgIf?.audit?.webhook;
+  const ownAuditWebhook = own?.audit?.webhook;
+  if (orgAuditWebhook !== undefined)
+    auditWebhooks.push(auditWebhookOf(orgAuditWebhook, "organization spec.policy.audit.webhook"));
+  if (ownAuditWebhook !== undefined && ownAuditWebhook.url !== orgAuditWebhook?.url)
+    auditWebhooks.push(auditWebhookOf(ownAuditWebhook, "spec.policy.audit.webhook"));
+
   // Quotas: never above the organization's, whether or not the project inherits.
   const quotas = minQuotas(own?.quotas, organization?.quotas);
 
@@ -129,6 +145,7 @@ export function effectivePolicy(
         }
       : {}),
     ...(auditPolicy !== undefined ? { auditPolicy } : {}),
+    ...(auditWebhooks.length > 0 ? { auditWebhooks } : {}),
     ...(quotas !== undefined ? { quotas } : {}),
   };
 }

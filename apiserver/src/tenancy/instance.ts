@@ -273,6 +273,8 @@ export class TenantManager {
   private closed = false;
   /** Called once a tenant is unregistered and its instance stopped (onRemoved). */
   private readonly removedListeners = new Set<(tenant: Tenant) => void>();
+  /** Called once an idle (or asked-for) eviction stopped an instance (onEvicted). */
+  private readonly evictedListeners = new Set<(tenant: Tenant) => void>();
 
   constructor(
     private readonly storage: Storage,
@@ -325,6 +327,16 @@ export class TenantManager {
   onRemoved(listener: (tenant: Tenant) => void): () => void {
     this.removedListeners.add(listener);
     return () => this.removedListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with the registration an instance was built for, each time idle eviction
+   * (or evict()) stopped it, so what lives as long as an active instance outside it (a tenant's
+   * audit sinks) goes too. The listener must not throw. Answers what unsubscribes it.
+   */
+  onEvicted(listener: (tenant: Tenant) => void): () => void {
+    this.evictedListeners.add(listener);
+    return () => this.evictedListeners.delete(listener);
   }
 
   lookup(name: string): Tenant | undefined {
@@ -397,7 +409,7 @@ export class TenantManager {
     const now = this.now();
     for (const [uid, e] of this.entries) {
       if (uid === rootTenant.uid || e.holds > 0) continue;
-      if (now - e.lastUsed >= this.idleTimeoutMs) void this.drop(uid);
+      if (now - e.lastUsed >= this.idleTimeoutMs) void this.evictEntry(uid);
     }
   }
 
@@ -409,7 +421,15 @@ export class TenantManager {
   evict(name: string): Promise<void> {
     const tenant = this.tenants.get(name);
     if (tenant === undefined || tenant.uid === rootTenant.uid) return Promise.resolve();
-    return this.drop(tenant.uid);
+    return this.evictEntry(tenant.uid);
+  }
+
+  /** Drops the instance of `uid` as an eviction: the listeners hear of it once it is stopped. */
+  private async evictEntry(uid: string): Promise<void> {
+    const entry = this.entries.get(uid);
+    if (entry === undefined) return;
+    await this.drop(uid);
+    for (const l of this.evictedListeners) l(entry.tenant);
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,12 @@
 // What a tenant may configure for itself (its ControlPlane's spec.policy, merged with its
 // organization's for a project: effective-policy.ts): its own OIDC issuers, a TokenReview
-// webhook, authorization webhooks, an audit policy and quotas. Read by the authentication
-// stage, the tenant's authorizer union and the audit stage; never shared between tenants.
+// webhook, authorization webhooks, an audit policy and audit webhooks, and quotas. Read by the
+// authentication stage, the tenant's authorizer union and the audit stage; never shared
+// between tenants.
 // A changed policy is a new object: the tenant's instance is rebuilt (instance.ts).
 
 import type { AuditPolicy } from "../audit/policy.ts";
+import type { TenantAuditWebhook } from "../audit/tenant-sinks.ts";
 import type { JWTAuthenticatorConfig } from "../authn/oidc.authenticator.ts";
 import type { WebhookAuthorizerConfig } from "../authz/webhook.authorizer.ts";
 import type { WebhookTokenOptions } from "../authn/webhook-token.authenticator.ts";
@@ -20,6 +22,11 @@ export interface TenantPolicy {
   readonly inheritedAuthorizationWebhook?: WebhookAuthorizerConfig;
   /** The tenant's audit policy; the platform's default otherwise. */
   readonly auditPolicy?: AuditPolicy;
+  /**
+   * The tenant's own audit sinks, on top of the platform's log: each receives this tenant's
+   * events only (audit/tenant-sinks.ts). A project's: its organization's (when it inherits), then its own.
+   */
+  readonly auditWebhooks?: readonly TenantAuditWebhook[];
   /** Limits of the tenant: enforced by admission (objects, bytes) and the fairness stage. */
   readonly quotas?: TenantQuotas;
 }

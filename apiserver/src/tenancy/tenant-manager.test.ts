@@ -104,6 +104,27 @@ describe("TenantManager", () => {
     }
   });
 
+  test("onEvicted hears of an evicted instance's registration, after it stopped", async () => {
+    const heard: Tenant[] = [];
+    const off = manager.onEvicted((tenant) => heard.push(tenant));
+    try {
+      const t: Tenant = { name: "evicted", uid: "uid-evicted" };
+      await manager.setTenant(t);
+      await manager.evict("evicted"); // no instance: nothing to hear
+      assert.deepEqual(heard, []);
+      const inst = await manager.instance(t);
+      let stoppedFirst = false;
+      inst.cache.onClose(() => (stoppedFirst = heard.length === 0));
+      await manager.evict("evicted");
+      assert.deepEqual(heard, [t]);
+      assert.ok(stoppedFirst);
+      await manager.removeTenant("evicted"); // a removal is no eviction
+      assert.equal(heard.length, 1);
+    } finally {
+      off();
+    }
+  });
+
   test("a terminating tenant builds no instance: 403", async () => {
     const t: Tenant = { name: "four", uid: "uid-four" };
     await manager.setTenant(t);
