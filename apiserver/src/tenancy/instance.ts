@@ -38,6 +38,8 @@ import {
   unionAuthorizer,
   WebhookAuthorizer,
   type Authorizer,
+  type ClusterRole,
+  type ClusterRoleBinding,
 } from "../authz/index.ts";
 import type { TenantPolicy } from "./policy.ts";
 import type { TokenSigning } from "../controllers/serviceaccount-token.controller.ts";
@@ -140,8 +142,15 @@ export class TenantInstance {
   }
 
   async start(): Promise<void> {
-    await bootstrapTenant(this.storage, this.tenant);
     await this.cache.start();
+    // What every tenant starts with, written only when missing (a re-activated tenant sends no
+    // writes); the cache then holds it before the instance serves.
+    const created = await bootstrapTenant(
+      this.storage,
+      this.tenant,
+      (key) => this.cache.get(key) !== undefined,
+    );
+    if (created > 0) await this.cache.consistent();
     // The controllers read the cache, so they start once it holds the tenant.
     this.controllers = startTenantControllers(this);
     this.crdController = startCRDController(this, defaultControllerLogger()); // [crd]
@@ -178,16 +187,34 @@ export class TenantInstance {
   }
 }
 
+/** kube's default ClusterRoles (aggregated) and bindings: built once, shared by every tenant's bootstrap. */
+let defaultRBAC:
+  { readonly roles: readonly ClusterRole[]; readonly bindings: readonly ClusterRoleBinding[] } | undefined;
+const defaultRBACObjects = () =>
+  (defaultRBAC ??= {
+    roles: aggregateClusterRoles(defaultClusterRoles()),
+    bindings: defaultClusterRoleBindings(),
+  });
+
 /**
  * Creates what every tenant starts with, when absent: the system namespaces with their default
- * ServiceAccounts, and kube's default ClusterRoles (aggregated) and bindings. Idempotent.
+ * ServiceAccounts, and kube's default ClusterRoles (aggregated) and bindings. Idempotent. With
+ * `exists` (a started cache's answer), what it knows is present is not sent at all. Answers how
+ * many objects it created.
  */
-export async function bootstrapTenant(storage: Storage, tenant: TenantRef): Promise<void> {
+export async function bootstrapTenant(
+  storage: Storage,
+  tenant: TenantRef,
+  exists: (key: StorageKey) => boolean = () => false,
+): Promise<number> {
   const tenantRef = { uid: tenant.uid };
   const now = nowTimestamp();
+  let created = 0;
   const create = async (key: StorageKey, obj: object): Promise<void> => {
+    if (exists(key)) return;
     try {
       await storage.create(key, Buffer.from(JSON.stringify(obj)));
+      created++;
     } catch (err) {
       if (!isStorageError(err, "AlreadyExists")) throw err;
     }
@@ -214,20 +241,22 @@ export async function bootstrapTenant(storage: Storage, tenant: TenantRef): Prom
     }),
   );
   const meta = (m: { name: string }) => ({ ...m, uid: randomUUID(), creationTimestamp: now });
+  const { roles, bindings } = defaultRBACObjects();
   await Promise.all([
-    ...aggregateClusterRoles(defaultClusterRoles()).map((r) =>
+    ...roles.map((r) =>
       create(objectKey(tenantRef, clusterRolesRef, undefined, r.metadata.name), {
         ...r,
         metadata: meta(r.metadata),
       }),
     ),
-    ...defaultClusterRoleBindings().map((b) =>
+    ...bindings.map((b) =>
       create(objectKey(tenantRef, clusterRoleBindingsRef, undefined, b.metadata.name), {
         ...b,
         metadata: meta(b.metadata),
       }),
     ),
   ]);
+  return created;
 }
 
 /** How long an unused tenant instance is kept before it is stopped and dropped. */
@@ -400,8 +429,8 @@ export class TenantManager {
   }
 
   /** Writes what the tenant starts with, when absent (idempotent); no instance is built. */
-  bootstrap(tenant: TenantRef): Promise<void> {
-    return bootstrapTenant(this.storage, tenant);
+  async bootstrap(tenant: TenantRef): Promise<void> {
+    await bootstrapTenant(this.storage, tenant);
   }
 
   /** Stops and drops instances idle for `idleTimeoutMs` (run by a timer; public for tests). */

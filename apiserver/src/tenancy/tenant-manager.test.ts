@@ -125,6 +125,21 @@ describe("TenantManager", () => {
     }
   });
 
+  test("a re-activated tenant writes nothing: its bootstrap objects are in its cache", async (t) => {
+    const tenant: Tenant = { name: "again", uid: "uid-again" };
+    await manager.setTenant(tenant);
+    const create = t.mock.method(storage, "create");
+    const first = await manager.instance(tenant);
+    const written = create.mock.callCount();
+    assert.ok(written >= 20, `a new tenant's bootstrap wrote ${written} objects`);
+    assert.equal(first.cache.list(tenantPrefix(tenant)).length, written);
+    await manager.evict("again");
+    const again = await manager.instance(tenant);
+    assert.notEqual(again, first);
+    assert.equal(create.mock.callCount(), written, "the second activation sent creates");
+    assert.equal(again.cache.list(tenantPrefix(tenant)).length, written);
+  });
+
   test("a terminating tenant builds no instance: 403", async () => {
     const t: Tenant = { name: "four", uid: "uid-four" };
     await manager.setTenant(t);
