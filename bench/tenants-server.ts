@@ -5,7 +5,9 @@
 // --expose-gc), how many tenants are registered and active, eviction of named tenants, and
 // heap snapshots (for finding where memory goes).
 //
-// Environment: BENCH_ETCD (the etcd endpoint), BENCH_DATA_DIR, BENCH_IDLE_TIMEOUT_MS.
+// Environment: BENCH_ETCD (the etcd endpoint), BENCH_DATA_DIR, BENCH_IDLE_TIMEOUT_MS, and
+// BENCH_ROUTER_MAX_INFLIGHT, BENCH_ROUTER_MAX_TOTAL_INFLIGHT and BENCH_ROUTER_MAX_QUEUED (the
+// router's per-tenant and total limits and its queue; its defaults otherwise).
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -76,6 +78,9 @@ const mp = await up({
 });
 
 // The router, as `multiplane router` builds it, but reading tenants from the registry.
+const routerMaxInflight = process.env["BENCH_ROUTER_MAX_INFLIGHT"];
+const routerMaxTotal = process.env["BENCH_ROUTER_MAX_TOTAL_INFLIGHT"];
+const routerMaxQueued = process.env["BENCH_ROUTER_MAX_QUEUED"];
 const pki = await ensureRouterPKI(join(dataDir, "pki"), ["127.0.0.1"]);
 const tokens = parseTokenFile(await readFile(join(dataDir, "tokens.csv"), "utf8"));
 const router = await startRouter({
@@ -92,6 +97,11 @@ const router = await startRouter({
   }),
   upstream: { caPem: pki.shardCAPem, clientCertificate: pki.client },
   log: pino({ level: "warn" }, pino.destination(2)),
+  fairness: {
+    ...(routerMaxInflight !== undefined ? { maxInflight: Number(routerMaxInflight) } : {}),
+    ...(routerMaxTotal !== undefined ? { maxTotalInflight: Number(routerMaxTotal) } : {}),
+    ...(routerMaxQueued !== undefined ? { maxQueued: Number(routerMaxQueued) } : {}),
+  },
 });
 
 const adminToken = [...tokens.entries()].find(([, u]) => u.groups.includes("system:masters"))?.[0];

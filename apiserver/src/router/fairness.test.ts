@@ -65,3 +65,54 @@ test("a waiting request whose client went away is dropped; a running one keeps i
   first.release();
   assert.equal(await running, "done");
 });
+
+test("the total limit is shared fairly: a freed slot goes to the next tenant waiting, not the heavy one's backlog", async () => {
+  const f = new TenantFairness({ maxInflight: 10, maxTotalInflight: 2, maxQueued: 10 });
+  const order: string[] = [];
+  const a = Array.from({ length: 6 }, () => held());
+  const runningA = a.map((h, i) =>
+    f.run("a", () => {
+      order.push(`a${i}`);
+      return h.promise;
+    }),
+  );
+  assert.deepEqual(f.load("a"), { inflight: 2, queued: 4 });
+  const b = [held(), held()];
+  const runningB = b.map((h, i) =>
+    f.run("b", () => {
+      order.push(`b${i}`);
+      return h.promise;
+    }),
+  );
+  const c = held();
+  const runningC = f.run("c", () => {
+    order.push("c0");
+    return c.promise;
+  });
+  assert.deepEqual(f.load("b"), { inflight: 0, queued: 2 });
+  // Each freed slot goes to the tenants in turn: a (it waited first), b, c, a, b, a…
+  for (const h of [a[0]!, a[1]!, a[2]!, b[0]!, c, a[3]!, b[1]!, a[4]!, a[5]!]) {
+    h.release();
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all([...runningA, ...runningB, runningC]);
+  assert.deepEqual(order, ["a0", "a1", "a2", "b0", "c0", "a3", "b1", "a4", "a5"]);
+  assert.deepEqual(f.load("a"), { inflight: 0, queued: 0 });
+});
+
+test("a tenant's own limit holds under the total one; requests waiting for a total slot count in its line", async () => {
+  const f = new TenantFairness({ maxInflight: 1, maxTotalInflight: 4, maxQueued: 1 });
+  const first = held();
+  const running = f.run("a", () => first.promise);
+  const queued = f.run("a", () => Promise.resolve("second"));
+  assert.deepEqual(f.load("a"), { inflight: 1, queued: 1 });
+  await assert.rejects(
+    f.run("a", () => Promise.resolve("third")),
+    (err: unknown) => isStatusError(err) && err.code === 429,
+  );
+  // Another tenant runs at once: the total limit has room.
+  assert.equal(await f.run("b", () => Promise.resolve("b ran")), "b ran");
+  first.release();
+  assert.equal(await running, "done");
+  assert.equal(await queued, "second");
+});

@@ -1,17 +1,30 @@
-// The router's per-tenant fairness (item 5, router side): each tenant has its own in-flight
-// limit and a short queue (`p-queue`), so one tenant at full load waits in its own line and
-// never in another's. Past the queue, or after waiting too long in it, a request is refused
-// with 429 TooManyRequests and Retry-After. Watches and other long-running requests do not
-// count (kube's max-in-flight filter exempts them too): they would hold a slot for hours.
-// The shard's chain (server/fairness.ts) uses the same queues, with each tenant's own limit.
+// Per-tenant fairness (item 5), shared by the router and the shard's chain (server/fairness.ts):
+// fair queuing of requests across tenants, as kube's API Priority and Fairness queues flows.
+// Two limits hold at once: each tenant runs at most its own `maxInflight` requests, and all
+// tenants together at most `maxTotalInflight`. A request that cannot run at once waits in its
+// tenant's line; a freed slot goes to the next tenant in round-robin order that has a request
+// waiting (one request per turn), so a light tenant's request waits for one slot to free, never
+// behind a heavy tenant's backlog. The total limit is small on purpose: requests share one
+// event loop, so a request's latency grows with the number running beside it — the heavy
+// tenant's included — whatever the queues do. A tenant may have `maxInflight + maxQueued`
+// requests admitted (running or waiting); past that, or after waiting `maxWaitMs`, a request is
+// refused with 429 TooManyRequests and Retry-After. Watches and other long-running requests do
+// not come here (kube's max-in-flight filter exempts them too): they would hold a slot for hours.
+// The lines are kept here rather than in one p-queue per tenant: p-queue has no way to share
+// one concurrency limit fairly between queues.
 
-import PQueue from "p-queue";
 import { tooManyRequests } from "../apierrors/status.ts";
 
 export interface FairnessOptions {
-  /** Requests of one tenant served at once (default 32). */
+  /** Requests of one tenant running at once (default 32). */
   readonly maxInflight?: number;
-  /** Requests of one tenant waiting for a slot (default 16); more are refused. */
+  /** Requests of all tenants running at once (default 4: see the file comment). */
+  readonly maxTotalInflight?: number;
+  /**
+   * Requests of one tenant admitted past its maxInflight, waiting (default 128); more are refused.
+   * A waiting request costs no CPU, a refused one a whole exchange, and clients that honor
+   * Retry-After come back all at once: a burst of refusals is what slows the other tenants.
+   */
   readonly maxQueued?: number;
   /** Longest wait in the queue before a 429 (default 5 s). */
   readonly maxWaitMs?: number;
@@ -19,29 +32,58 @@ export interface FairnessOptions {
   readonly retryAfterSeconds?: number;
 }
 
+/** The default total limit: small, so a light tenant's latency stays near what it is alone. */
+export const defaultMaxTotalInflight = 4;
+
+/** The default of maxQueued (see FairnessOptions). */
+export const defaultMaxQueued = 128;
+
+/** Why a wait was given up: the signal's reason (an Error from our callers) or one naming it. */
+const abortError = (signal: AbortSignal): Error =>
+  signal.reason instanceof Error ? signal.reason : new Error(`aborted: ${String(signal.reason)}`);
+
+/** A request waiting for a slot. */
+interface Waiter {
+  readonly grant: (release: () => void) => void;
+  readonly fail: (err: Error) => void;
+}
+
+/** A tenant's requests running and waiting; exists only while it has either. */
+interface Line {
+  running: number;
+  readonly waiting: Waiter[];
+  /** The tenant's own limit, as its latest request gave it (its policy may change). */
+  limit: number;
+}
+
 /**
- * Admits requests per tenant. Called by the router for every non-long-running request; a
- * tenant's queue exists only while it has requests in flight or waiting.
+ * Admits requests per tenant. Called by the router for every non-long-running request and by
+ * the shard's fairness stage; never changes a request.
  */
 export class TenantFairness {
-  private readonly queues = new Map<string, PQueue>();
+  private readonly lines = new Map<string, Line>();
+  /** Tenants with a request waiting, in turn order: the first one able to run goes next. */
+  private readonly turns = new Set<string>();
+  private running = 0;
   private readonly maxInflight: number;
+  private readonly maxTotalInflight: number;
   private readonly maxQueued: number;
   private readonly maxWaitMs: number;
   private readonly retryAfterSeconds: number;
 
   constructor(options: FairnessOptions = {}) {
     this.maxInflight = options.maxInflight ?? 32;
-    this.maxQueued = options.maxQueued ?? 16;
+    this.maxTotalInflight = options.maxTotalInflight ?? defaultMaxTotalInflight;
+    this.maxQueued = options.maxQueued ?? defaultMaxQueued;
     this.maxWaitMs = options.maxWaitMs ?? 5000;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
   }
 
   /**
-   * Runs `serve` when the tenant has a free slot, holding the slot until it settles. Throws a
-   * 429 StatusError when the queue is full or the wait too long, and `signal`'s reason when it
-   * aborts while waiting (the client went away). Once `serve` runs, nothing here stops it.
-   * `maxInflight` is the tenant's own limit (its policy), the default one otherwise.
+   * Runs `serve` when the tenant may run one more request, holding the slot until it settles.
+   * Throws a 429 StatusError when the tenant's line is full or the wait too long, and `signal`'s
+   * reason when it aborts while waiting (the client went away). Once `serve` runs, nothing here
+   * stops it. `maxInflight` is the tenant's own limit (its policy), the default one otherwise.
    */
   async run<T>(
     tenant: string,
@@ -49,50 +91,11 @@ export class TenantFairness {
     signal?: AbortSignal,
     maxInflight = this.maxInflight,
   ): Promise<T> {
-    let queue = this.queues.get(tenant);
-    if (queue === undefined) {
-      queue = new PQueue({ concurrency: maxInflight });
-      this.queues.set(tenant, queue);
-    } else if (queue.concurrency !== maxInflight) {
-      queue.concurrency = maxInflight; // the tenant's policy changed
-    }
-    const q = queue;
-    if (q.pending >= maxInflight && q.size >= this.maxQueued) {
-      throw tooManyRequests(this.retryAfterSeconds);
-    }
-    // p-queue 8 drops an aborted task only when it reaches the front, and an abort signal
-    // would also free the slot of a running task: the wait is bounded here instead. A task
-    // given up while waiting runs as a no-op when its turn comes.
-    let state: "waiting" | "running" | "abandoned" = "waiting";
-    let giveUp: (err: unknown) => void = () => undefined;
-    const gaveUp = new Promise<never>((_, reject) => (giveUp = reject));
-    const abandon = (err: unknown): void => {
-      if (state !== "waiting") return;
-      state = "abandoned";
-      giveUp(err);
-    };
-    const timer = setTimeout(() => abandon(tooManyRequests(this.retryAfterSeconds)), this.maxWaitMs);
-    const onAbort = (): void => abandon(signal?.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (signal?.aborted) onAbort();
-    const task = q.add(async () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      if (state === "abandoned") return undefined;
-      state = "running";
-      return { value: await serve() };
-    });
+    const release = await this.acquire(tenant, signal, maxInflight);
     try {
-      const done = await Promise.race([task, gaveUp]);
-      return done!.value;
+      return await serve();
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      // Forget an idle tenant's queue once its last task (possibly a no-op) is done.
-      const forget = (): void => {
-        if (q.size === 0 && q.pending === 0 && this.queues.get(tenant) === q) this.queues.delete(tenant);
-      };
-      task.then(forget, forget);
+      release();
     }
   }
 
@@ -100,50 +103,110 @@ export class TenantFairness {
    * Takes a slot of `tenant` as run() does and holds it until the returned function is called
    * (idempotent): for a caller whose work is not one callback, such as the shard's handler chain.
    */
-  acquire(tenant: string, signal?: AbortSignal, maxInflight?: number): Promise<() => void> {
+  acquire(tenant: string, signal?: AbortSignal, maxInflight = this.maxInflight): Promise<() => void> {
+    const now = this.tryAcquire(tenant, maxInflight);
+    if (now !== undefined) return Promise.resolve(now);
+    const line = this.line(tenant, maxInflight);
+    if (line.running + line.waiting.length >= line.limit + this.maxQueued) {
+      this.forgetIfIdle(tenant, line);
+      return Promise.reject(tooManyRequests(this.retryAfterSeconds));
+    }
+    if (signal?.aborted === true) {
+      this.forgetIfIdle(tenant, line);
+      return Promise.reject(abortError(signal));
+    }
     return new Promise((resolve, reject) => {
-      this.run(
-        tenant,
-        () => new Promise<void>((release) => resolve(() => release())),
-        signal,
-        maxInflight,
-      ).catch(reject);
+      const leave = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        const i = line.waiting.indexOf(waiter);
+        if (i >= 0) line.waiting.splice(i, 1);
+        if (line.waiting.length === 0) this.turns.delete(tenant);
+        this.forgetIfIdle(tenant, line);
+      };
+      const waiter: Waiter = {
+        grant: (release) => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          resolve(release);
+        },
+        fail: (err) => {
+          leave();
+          reject(err);
+        },
+      };
+      const timer = setTimeout(() => waiter.fail(tooManyRequests(this.retryAfterSeconds)), this.maxWaitMs);
+      const onAbort = (): void => waiter.fail(abortError(signal!));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      line.waiting.push(waiter);
+      this.turns.add(tenant);
+      this.dispatch(); // the tenant's limit may have grown since its requests began to wait
     });
   }
 
   /**
-   * Takes a slot of `tenant` at once when one is free and nobody waits (the common case: no
-   * timer, no abort listener, no race); undefined when the caller must queue with acquire().
+   * Takes a slot of `tenant` at once when it may run now and none of its requests waits (the
+   * common case: no timer, no abort listener); undefined when the caller must wait with acquire().
    */
   tryAcquire(tenant: string, maxInflight = this.maxInflight): (() => void) | undefined {
-    let queue = this.queues.get(tenant);
-    if (queue === undefined) {
-      queue = new PQueue({ concurrency: maxInflight });
-      this.queues.set(tenant, queue);
-    } else if (queue.concurrency !== maxInflight) {
-      queue.concurrency = maxInflight;
-    }
-    const q = queue;
-    if (q.pending >= maxInflight || q.size > 0) return undefined;
-    let release: (() => void) | undefined;
-    // p-queue starts a task synchronously when a slot is free, so `release` is set on return.
-    const task = q.add(() => new Promise<void>((r) => (release = r)));
-    const forget = (): void => {
-      if (q.size === 0 && q.pending === 0 && this.queues.get(tenant) === q) this.queues.delete(tenant);
-    };
-    void task.then(forget, forget);
-    if (release === undefined) throw new Error("fairness: a free slot was not taken at once");
+    const line = this.lines.get(tenant);
+    if (line !== undefined) line.limit = maxInflight; // the tenant's policy may have changed
+    if (this.running >= this.maxTotalInflight) return undefined;
+    if (line !== undefined && (line.running >= maxInflight || line.waiting.length > 0)) return undefined;
+    return this.start(tenant, line ?? this.line(tenant, maxInflight));
+  }
+
+  /** Requests of `tenant` running and waiting (for tests and metrics). */
+  load(tenant: string): { inflight: number; queued: number } {
+    const line = this.lines.get(tenant);
+    return { inflight: line?.running ?? 0, queued: line?.waiting.length ?? 0 };
+  }
+
+  private line(tenant: string, limit: number): Line {
+    let line = this.lines.get(tenant);
+    if (line === undefined) this.lines.set(tenant, (line = { running: 0, waiting: [], limit }));
+    line.limit = limit;
+    return line;
+  }
+
+  private forgetIfIdle(tenant: string, line: Line): void {
+    if (line.running === 0 && line.waiting.length === 0 && this.lines.get(tenant) === line)
+      this.lines.delete(tenant);
+  }
+
+  /** Counts one running request of `tenant`; the answer releases it (idempotent) and hands the slot on. */
+  private start(tenant: string, line: Line): () => void {
+    line.running++;
+    this.running++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      release!();
+      line.running--;
+      this.running--;
+      this.forgetIfIdle(tenant, line);
+      this.dispatch();
     };
   }
 
-  /** Requests of `tenant` in flight and waiting (for tests and metrics). */
-  load(tenant: string): { inflight: number; queued: number } {
-    const q = this.queues.get(tenant);
-    return { inflight: q?.pending ?? 0, queued: q?.size ?? 0 };
+  /** Gives free slots to waiting requests, one per tenant per turn, in turn order. */
+  private dispatch(): void {
+    while (this.running < this.maxTotalInflight) {
+      let next: { tenant: string; line: Line } | undefined;
+      for (const tenant of this.turns) {
+        const line = this.lines.get(tenant)!;
+        if (line.running < line.limit) {
+          next = { tenant, line };
+          break;
+        }
+      }
+      if (next === undefined) return;
+      const { tenant, line } = next;
+      const waiter = line.waiting.shift()!;
+      // Its turn is over: to the back of the order if it still has requests waiting.
+      this.turns.delete(tenant);
+      if (line.waiting.length > 0) this.turns.add(tenant);
+      waiter.grant(this.start(tenant, line));
+    }
   }
 }

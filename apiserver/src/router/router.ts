@@ -6,7 +6,9 @@
 //   3. authentication with the tenant's authenticators (authentication.ts); a bearer token
 //      the router does not accept goes to the shard untouched (ServiceAccount tokens);
 //   4. header hygiene and identity (forward-headers.ts);
-//   5. fairness: per-tenant in-flight limit and queue, watches exempt (fairness.ts);
+//   5. fairness: per-tenant in-flight limit and queue, and fair queuing of the requests each
+//      shard is sent (one total limit per shard: it is the shard's event loop they share),
+//      watches exempt (fairness.ts);
 //   6. forwarding over mTLS with the router's client certificate to `/clusters/<tenant>/…` on
 //      the shard, both bodies streamed (a watch's events reach the client as the shard writes
 //      them); a client that goes away aborts the upstream request; a shard that cannot be
@@ -95,7 +97,13 @@ function unavailable(tenant: RoutedTenant): Status | undefined {
 }
 
 export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
-  const fairness = new TenantFairness(opts.fairness);
+  /** Fairness per shard: a shard's total limit protects its event loop, not another shard's. */
+  const fairness = new Map<string, TenantFairness>();
+  const fairnessOf = (shardURL: string): TenantFairness => {
+    let f = fairness.get(shardURL);
+    if (f === undefined) fairness.set(shardURL, (f = new TenantFairness(opts.fairness)));
+    return f;
+  };
   const agents = new Map<string, Agent>();
   const upstreams = new Set<{ destroy(): void }>();
   const agentFor = (shardURL: string): Agent => {
@@ -218,7 +226,7 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     const onClose = (): void => gone.abort(new Error("client closed the connection"));
     res.once("close", onClose);
     try {
-      await fairness.run(
+      await fairnessOf(shardURL).run(
         tenant.name,
         () => forward(req, res, shardURL, route.upstreamPath, headers),
         gone.signal,
@@ -265,7 +273,15 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     url: `https://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${port}`,
     port,
     upstreamRequests: () => upstreams.size,
-    fairnessLoad: (tenant) => fairness.load(tenant),
+    fairnessLoad: (tenant) => {
+      const load = { inflight: 0, queued: 0 };
+      for (const f of fairness.values()) {
+        const l = f.load(tenant);
+        load.inflight += l.inflight;
+        load.queued += l.queued;
+      }
+      return load;
+    },
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Watches never end by themselves: end them; clients re-watch elsewhere.

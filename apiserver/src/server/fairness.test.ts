@@ -54,7 +54,12 @@ async function instanceOf(tenant: Tenant): Promise<TenantInstance> {
 
 describe("shard fairness", () => {
   test("a tenant's maxRequestsInFlight and queue: 429 with Retry-After past them; others still run", async () => {
-    const fairness = new ShardFairness({ maxRequestsInFlight: 10, maxQueued: 1, retryAfterSeconds: 2 });
+    const fairness = new ShardFairness({
+      maxRequestsInFlight: 10,
+      maxTotalRequestsInFlight: 12,
+      maxQueued: 1,
+      retryAfterSeconds: 2,
+    });
     const a: Tenant = { name: "fa", uid: "uid-fa", policy: { quotas: { maxRequestsInFlight: 2 } } };
     const b: Tenant = { name: "fb", uid: "uid-fb" };
     const never = (): Promise<TenantInstance> =>

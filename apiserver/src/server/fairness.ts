@@ -1,7 +1,8 @@
 // The shard's fairness stage (position 6 of the handler chain): each tenant's requests in
 // flight are limited by its policy's `maxRequestsInFlight` (the server's default otherwise),
-// with a short queue shared with the router's implementation (router/fairness.ts); past it a
-// 429 TooManyRequests with Retry-After. Watches are long-running and exempt from that limit
+// all tenants' together by `maxTotalRequestsInFlight`, with fair queuing across tenants and a
+// short queue per tenant shared with the router's implementation (router/fairness.ts); past it
+// a 429 TooManyRequests with Retry-After. Watches are long-running and exempt from that limit
 // (kube's max-in-flight filter exempts them too), but each tenant instance holds at most
 // `maxWatches` open watches: one more is a 429 as well.
 
@@ -15,10 +16,18 @@ import type { Tenant, TenantInstance } from "../tenancy/instance.ts";
 /** kube-apiserver's --max-requests-inflight default is 400 for a whole server; this is per tenant. */
 export const defaultMaxRequestsInFlight = 64;
 
+/** All tenants' requests served at once by default (see ShardFairnessOptions). */
+export const defaultMaxTotalRequestsInFlight = 8;
+
 export interface ShardFairnessOptions {
   /** A tenant's requests served at once when its policy sets no limit (default 64). */
   readonly maxRequestsInFlight?: number;
-  /** A tenant's requests waiting for a slot (default 16); more are refused. */
+  /**
+   * All tenants' requests served at once (default 8: small, as router/fairness.ts says, but twice
+   * a router's total per shard, so that one router's requests never wait here a second time).
+   */
+  readonly maxTotalRequestsInFlight?: number;
+  /** A tenant's requests waiting past its maxRequestsInFlight (default 128); more are refused. */
   readonly maxQueued?: number;
   /** Longest wait in the queue before a 429 (default 5 s). */
   readonly maxWaitMs?: number;
@@ -43,6 +52,7 @@ export class ShardFairness {
     this.queues = new TenantFairness({
       maxInflight: this.maxInflight,
       retryAfterSeconds: this.retryAfterSeconds,
+      maxTotalInflight: options.maxTotalRequestsInFlight ?? defaultMaxTotalRequestsInFlight,
       ...(options.maxQueued !== undefined ? { maxQueued: options.maxQueued } : {}),
       ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
     });
