@@ -175,3 +175,77 @@ test("past a tenant's in-flight limit and queue: 429; watches and other tenants 
   assert.equal(await bodyOf(await queued), "held");
   assert.deepEqual(router.fairnessLoad("a"), { inflight: 0, queued: 0 });
 });
+
+test("the total limit is per shard: a busy shard's line holds no request of another shard", async () => {
+  // A second fake shard that answers at once.
+  const shard2 = createServer({ key: pki.serving.keyPem, cert: pki.serving.certPem }, (_req, res) => {
+    res.writeHead(200, { "Content-Type": "application/json" });
+    res.end("{}");
+  });
+  await new Promise<void>((r) => shard2.listen(0, "127.0.0.1", r));
+  const port = (server: Server): number => {
+    const address = server.address();
+    return typeof address === "object" && address !== null ? address.port : 0;
+  };
+  const perShard = await startRouter({
+    host: "127.0.0.1",
+    port: 0,
+    serving: pki.serving,
+    clientCAPem: pki.caPem,
+    directory: new StaticTenantDirectory(
+      tenantList([
+        { name: "a", uid: "uid-a" },
+        { name: "b", uid: "uid-b" },
+        { name: "c", uid: "uid-c" },
+      ]),
+      new Map([
+        ["s1", `https://127.0.0.1:${port(shard)}`],
+        ["s2", `https://127.0.0.1:${port(shard2)}`],
+      ]),
+      (tenant) => (tenant === "b" ? "s2" : "s1"),
+    ),
+    authenticator: buildRouterAuthenticator({
+      tokens: new Map([["tok", { name: "tina", uid: "", groups: ["g"], extra: {} }]]),
+      issuer: { url: "https://issuer.invalid", keys: await JwtKeySet.load(join(dir, "jwt")) },
+      clientCAs: [],
+    }),
+    upstream: { caPem: pki.shardCAPem, clientCertificate: pki.client },
+    fairness: { maxInflight: 5, maxTotalInflight: 1 },
+    log: pino({ level: "silent" }),
+  });
+  const sendTo = (path: string): Promise<IncomingMessage> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: perShard.port,
+          path,
+          ca: pki.caPem,
+          headers: { Authorization: "Bearer tok" },
+        },
+        resolve,
+      );
+      req.on("error", reject);
+      req.end();
+    });
+  try {
+    const heldBefore = held.length;
+    const first = sendTo("/clusters/a/hold/1"); // takes s1's only slot
+    await until(() => held.length === heldBefore + 1);
+    // c is on s1 too: it waits for the slot; b is on s2, whose slot is free.
+    const waiting = sendTo("/clusters/c/api");
+    await until(() => perShard.fairnessLoad("c").queued === 1);
+    const other = await sendTo("/clusters/b/api");
+    assert.equal(other.statusCode, 200);
+    await bodyOf(other);
+    assert.deepEqual(perShard.fairnessLoad("c"), { inflight: 0, queued: 1 });
+    const r = held.splice(heldBefore, 1)[0]!;
+    r.writeHead(200);
+    r.end("held");
+    assert.equal(await bodyOf(await first), "held");
+    assert.equal((await waiting).statusCode, 200);
+  } finally {
+    await perShard.close();
+    await new Promise<void>((r) => shard2.close(() => r()));
+  }
+});
