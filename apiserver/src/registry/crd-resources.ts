@@ -25,21 +25,33 @@ export interface CRDObject extends KubeObject {
   };
 }
 
-/** Reads a simple JSONPath (`.spec.replicas`, `.metadata.labels.app`) as kubectl's printer columns use. */
+const field = (v: unknown, name: string): unknown =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[name] : undefined;
+
+/** One step of a path: `.name`, `[2]`, or a filter `[?(@.type=="Ready")]` (the first match). */
+const stepPattern =
+  /^(?:\.([^.[]+)|\[(\d+)\]|\[\?\(@\.([^=\s]+)\s*==\s*(?:"([^"]*)"|'([^']*)'|(-?\d+(?:\.\d+)?|true|false))\)\])/;
+
+/**
+ * Reads a JSONPath as printer columns use it (`.spec.replicas`, `.metadata.labels.app`,
+ * `.items[0].name`, `.status.conditions[?(@.type=="Ready")].status`): kube's tableconvertor keeps
+ * the first result, so a filter yields its first match. Undefined when nothing matches.
+ */
 export function readJsonPath(obj: unknown, path: string): unknown {
-  const parts = path
-    .replace(/^\{|\}$/g, "")
-    .replace(/^\./, "")
-    .split(".")
-    .filter(Boolean);
+  let rest = path.replace(/^\{|\}$/g, "");
+  if (!rest.startsWith(".") && !rest.startsWith("[")) rest = `.${rest}`;
   let cur = obj;
-  for (const p of parts) {
-    const m = /^([^[]+)\[(\d+)\]$/.exec(p);
-    if (m) {
-      cur = cur && typeof cur === "object" ? (cur as Record<string, unknown>)[m[1]!] : undefined;
-      cur = Array.isArray(cur) ? cur[Number(m[2])] : undefined;
-    } else {
-      cur = cur && typeof cur === "object" ? (cur as Record<string, unknown>)[p] : undefined;
+  while (rest !== "" && cur !== undefined) {
+    const m = stepPattern.exec(rest);
+    if (m === null) return undefined;
+    rest = rest.slice(m[0].length);
+    const [, name, index, filterField, dq, sq, literal] = m;
+    if (name !== undefined) cur = field(cur, name);
+    else if (index !== undefined) cur = Array.isArray(cur) ? cur[Number(index)] : undefined;
+    else {
+      const want: unknown =
+        dq ?? sq ?? (literal === "true" ? true : literal === "false" ? false : Number(literal));
+      cur = Array.isArray(cur) ? cur.find((item) => field(item, filterField!) === want) : undefined;
     }
   }
   return cur;

@@ -1,0 +1,244 @@
+// The Organization reconciler's logic (level-triggered: one path for create, update and delete;
+// status written last). An Organization `acme` gets, in order: the finalizer; the namespace
+// `org-acme` in the host; the owners' Role and RoleBinding there (Projects, kubeconfig Secrets,
+// nothing else); the ControlPlane `acme` in Multiplane's root; once it serves: its owners as
+// cluster-admins inside the tenant and the admin kubeconfig Secret `org-acme/acme-kubeconfig`,
+// rotated after two thirds of its token's life. Deleted: its Projects first, then its
+// credentials and ControlPlane (whose storage the root's registry wipes), then the namespace,
+// and the finalizer last.
+
+import { paths, setCondition, timestamp, type Condition, type KubeObj } from "../kube/objects.ts";
+import {
+  addFinalizer,
+  controlPlaneReadiness,
+  ensureControlPlane,
+  ensureKubeconfigSecret,
+  ensureTenantOwners,
+  organizationNamespace,
+  ownerSubjects,
+  removeFinalizer,
+  targetLabels,
+  teardownTenant,
+  tenantServer,
+  tenantTarget,
+  writeStatus,
+  type OperatorContext,
+  type ReconcileResult,
+  type TenantStatus,
+  type TenantTarget,
+} from "./tenant-access.ts";
+import { ensureObject } from "../kube/objects.ts";
+
+export const organizationFinalizer = "tenancy.multiplane.dev/organization";
+
+/** The host Role an organization's owners are bound to in `org-<name>`. */
+export const organizationOwnerRole = "multiplane:organization-owner";
+
+export interface Organization extends KubeObj {
+  spec?: { displayName?: string; owners?: unknown[]; policy?: unknown };
+  status?: TenantStatus;
+}
+
+/** How long to wait before looking again at something another process is doing. */
+const waitMs = 2_000;
+
+/** Reconciles the Organization `name`. Throws to be retried with backoff. */
+export async function reconcileOrganization(ctx: OperatorContext, name: string): Promise<ReconcileResult> {
+  const path = paths.organizations(name);
+  let org = await ctx.host.get<Organization>(path);
+  if (org === undefined) return;
+  const t = tenantTarget(org, name, undefined, ownerSubjects(org.spec?.owners ?? []), org.spec?.policy);
+  if (org.metadata?.deletionTimestamp !== undefined) return finalize(ctx, org, t);
+  if (!(org.metadata?.finalizers ?? []).includes(organizationFinalizer)) {
+    org = await addFinalizer(ctx.host, path, org, organizationFinalizer);
+  }
+  const generation = org.metadata?.generation ?? 0;
+  const status = new StatusBuilder(org, generation, timestamp(ctx.now()));
+  status.tenant = t.tenant;
+
+  // The namespace first: one left terminating by a deleted namesake must go first.
+  const { obj: ns, outcome: nsOutcome } = await ensureObject<KubeObj>(
+    ctx.host,
+    paths.namespaces(),
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace, labels: targetLabels(t) } },
+    [],
+  );
+  if (nsOutcome === "created")
+    ctx.events.event(org, "Normal", "NamespaceCreated", `created namespace ${t.namespace}`);
+  if (ns.metadata?.deletionTimestamp !== undefined) {
+    status.notReady("ControlPlaneReady", "NamespaceTerminating", `namespace ${t.namespace} is being deleted`);
+    await writeStatus(ctx.host, path, org, status.done());
+    return { requeueAfterMs: waitMs };
+  }
+  await ensureOwnerAccess(ctx, t);
+
+  const { cp, outcome } = await ensureControlPlane(ctx, t);
+  if (outcome !== "unchanged")
+    ctx.events.event(
+      org,
+      "Normal",
+      outcome === "created" ? "ControlPlaneCreated" : "ControlPlaneUpdated",
+      `ControlPlane ${t.controlPlaneName} ${outcome}`,
+    );
+  const readiness = controlPlaneReadiness(cp);
+  if (!readiness.ready) {
+    status.notReady("ControlPlaneReady", readiness.reason, readiness.message);
+    await writeStatus(ctx.host, path, org, status.done());
+    return { requeueAfterMs: waitMs };
+  }
+  status.set("ControlPlaneReady", "True", readiness.reason, readiness.message);
+  status.endpoint = tenantServer(ctx, t, cp);
+
+  if ((await ensureTenantOwners(ctx, t, cp)) !== "unchanged")
+    ctx.events.event(
+      org,
+      "Normal",
+      "OwnersSynced",
+      `cluster-admin in tenant ${t.tenant} bound to ${t.owners.length} owner(s)`,
+    );
+  const secret = await ensureKubeconfigSecret(ctx, t, cp);
+  if (secret.outcome !== "unchanged")
+    ctx.events.event(
+      org,
+      "Normal",
+      secret.outcome === "created" ? "KubeconfigIssued" : "KubeconfigRotated",
+      `kubeconfig in Secret ${t.namespace}/${t.secretName}`,
+    );
+  status.secretRef = { name: t.secretName, namespace: t.namespace, key: "kubeconfig" };
+  status.set("KubeconfigReady", "True", "KubeconfigIssued", `Secret ${t.namespace}/${t.secretName}`);
+  status.set("Ready", "True", "Ready", `tenant ${t.tenant} is served at ${status.endpoint}`);
+  const wasReady = org.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+  if (!wasReady) ctx.events.event(org, "Normal", "Ready", `tenant ${t.tenant} is ready`);
+  await writeStatus(ctx.host, path, org, status.done());
+  return { requeueAfterMs: Math.max(1_000, secret.rotateInMs) };
+}
+
+/** The owners' Role and RoleBinding in the organization's namespace. */
+async function ensureOwnerAccess(ctx: OperatorContext, t: TenantTarget): Promise<void> {
+  await ensureObject(
+    ctx.host,
+    paths.roles(t.namespace),
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: organizationOwnerRole, namespace: t.namespace, labels: targetLabels(t) },
+      rules: [
+        {
+          apiGroups: ["tenancy.multiplane.dev"],
+          resources: ["projects"],
+          verbs: ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"],
+        },
+        { apiGroups: ["tenancy.multiplane.dev"], resources: ["projects/status"], verbs: ["get"] },
+        { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
+      ],
+    },
+    ["rules"],
+  );
+  await ensureObject(
+    ctx.host,
+    paths.roleBindings(t.namespace),
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: organizationOwnerRole, namespace: t.namespace, labels: targetLabels(t) },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: organizationOwnerRole },
+      subjects: t.owners,
+    },
+    ["subjects"],
+  );
+}
+
+/** Deletion: Projects, then the tenant, then the namespace; the finalizer last. */
+async function finalize(ctx: OperatorContext, org: Organization, t: TenantTarget): Promise<ReconcileResult> {
+  const path = paths.organizations(t.organization);
+  if (!(org.metadata?.finalizers ?? []).includes(organizationFinalizer)) return;
+  const status = new StatusBuilder(org, org.metadata?.generation ?? 0, timestamp(ctx.now()));
+  const wasDeleting = org.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "Deleting");
+  if (!wasDeleting)
+    ctx.events.event(org, "Normal", "Deleting", `deleting tenant ${t.tenant} and its projects`);
+
+  const projects = (await ctx.host.get<{ items?: KubeObj[] }>(paths.projects(t.namespace)))?.items ?? [];
+  for (const p of projects) {
+    if (p.metadata?.deletionTimestamp === undefined)
+      await ctx.host.delete(paths.projects(t.namespace, p.metadata?.name ?? ""));
+  }
+  if (projects.length > 0) {
+    status.notReady("Ready", "Deleting", `waiting for ${projects.length} project(s) to be deleted`);
+    await writeStatus(ctx.host, path, org, status.done());
+    return { requeueAfterMs: waitMs };
+  }
+  if (!(await teardownTenant(ctx, t))) {
+    status.notReady(
+      "Ready",
+      "Deleting",
+      `waiting for ControlPlane ${t.controlPlaneName} and its data to be deleted`,
+    );
+    await writeStatus(ctx.host, path, org, status.done());
+    return { requeueAfterMs: waitMs };
+  }
+  const ns = await ctx.host.get<KubeObj>(paths.namespaces(organizationNamespace(t.organization)));
+  if (ns !== undefined) {
+    if (ns.metadata?.deletionTimestamp === undefined) await ctx.host.delete(paths.namespaces(t.namespace));
+    status.notReady("Ready", "Deleting", `waiting for namespace ${t.namespace} to be deleted`);
+    await writeStatus(ctx.host, path, org, status.done());
+    return { requeueAfterMs: waitMs };
+  }
+  await removeFinalizer(ctx.host, path, org, organizationFinalizer);
+  return;
+}
+
+/**
+ * An Organization's or Project's next status, built from the one it holds: conditions keep
+ * their transition times while their status stands. Used by both reconcilers.
+ */
+export class StatusBuilder {
+  #conditions: Condition[];
+  tenant: string | undefined;
+  endpoint: string | undefined;
+  secretRef: TenantStatus["kubeconfigSecretRef"];
+
+  constructor(
+    obj: { status?: TenantStatus },
+    private readonly generation: number,
+    private readonly now: string,
+  ) {
+    this.#conditions = obj.status?.conditions ?? [];
+    this.tenant = obj.status?.tenant;
+    this.endpoint = obj.status?.endpoint;
+    this.secretRef = obj.status?.kubeconfigSecretRef;
+  }
+
+  set(type: string, status: Condition["status"], reason: string, message: string): void {
+    this.#conditions = setCondition(
+      this.#conditions,
+      { type, status, reason, message, observedGeneration: this.generation },
+      this.now,
+    );
+  }
+
+  /**
+   * `type` is False for this reason, and so is every condition that depends on it:
+   * ControlPlaneReady → KubeconfigReady → Ready.
+   */
+  notReady(type: "ControlPlaneReady" | "KubeconfigReady" | "Ready", reason: string, message: string): void {
+    const order = ["ControlPlaneReady", "KubeconfigReady", "Ready"] as const;
+    for (const c of order.slice(order.indexOf(type))) {
+      const own = c === type;
+      const current = this.#conditions.find((x) => x.type === c);
+      // A kubeconfig handed out stays usable while the control plane is updated.
+      if (!own && c === "KubeconfigReady" && current?.status === "True" && reason !== "Deleting") continue;
+      this.set(c, "False", reason, own ? message : `${type} is False: ${message}`);
+    }
+  }
+
+  done(): TenantStatus {
+    return {
+      observedGeneration: this.generation,
+      ...(this.tenant !== undefined ? { tenant: this.tenant } : {}),
+      ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
+      ...(this.secretRef !== undefined ? { kubeconfigSecretRef: this.secretRef } : {}),
+      conditions: this.#conditions,
+    };
+  }
+}
