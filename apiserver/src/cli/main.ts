@@ -1,5 +1,6 @@
 // `multiplane <command>`: parses the subcommand and hands over to its runner.
 
+import { runKubeconfig } from "../../../operator/src/cmd/kubeconfig.cmd.ts";
 import { runRouter } from "./router.ts";
 import { runUp } from "./up.ts";
 
@@ -38,10 +39,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runUp(rest);
     case "router":
       return runRouter(rest);
+    case "kubeconfig":
+      return runKubeconfig(rest);
     case "apiserver":
     case "operator":
-    case "kubeconfig":
-      // These roles arrive with the multi-tenancy and operator work; `up` runs the server today.
+      // These roles arrive with the shards and operator runtime work; `up` runs the server today.
       process.stderr.write(`multiplane ${command}: not available yet in this build; use "multiplane up"\n`);
       return 2;
   }

@@ -176,7 +176,9 @@ export async function ensureControlPlane(
   const current = await ctx.root.get<ControlPlaneObj>(paths.controlPlanes(t.controlPlaneName));
   // One being deleted (the organization was deleted and re-created at once) is left to go first.
   if (current?.metadata?.deletionTimestamp !== undefined) return { cp: current, outcome: "unchanged" };
-  const { obj, outcome } = await ensureObject(ctx.root, paths.controlPlanes(), desired, ["spec"]);
+  const { obj, outcome } = await ensureObject(ctx.root, paths.controlPlanes(), desired, ["spec"], {
+    current,
+  });
   return { cp: obj, outcome };
 }
 
@@ -309,6 +311,7 @@ export async function ensureKubeconfigSecret(
       data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },
     },
     ["type", "data"],
+    { current },
   );
   return { outcome, rotateInMs: (ctx.kubeconfigTtlSeconds * 1000 * 2) / 3 };
 }
@@ -408,7 +411,8 @@ export async function writeStatus(
 ): Promise<void> {
   if (isDeepStrictEqual(obj.status ?? {}, status)) return;
   try {
-    await client.request("PUT", `${path}/status`, { ...obj, status });
+    // A merge patch: no resourceVersion to conflict on; the next reconcile corrects a stale one.
+    await client.request("PATCH", `${path}/status`, { status }, "application/merge-patch+json");
   } catch (err) {
     if (!isStatus(err, 404)) throw err;
   }

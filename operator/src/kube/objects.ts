@@ -80,9 +80,11 @@ export async function ensureObject<T extends KubeObj>(
   collection: string,
   desired: T,
   owned: readonly string[],
+  /** The object as just read by the caller, when it did; read here otherwise. */
+  read?: { readonly current: T | undefined },
 ): Promise<{ obj: T; outcome: EnsureOutcome }> {
   const name = desired.metadata?.name ?? "";
-  const current = await client.get<T>(`${collection}/${seg(name)}`);
+  const current = read !== undefined ? read.current : await client.get<T>(`${collection}/${seg(name)}`);
   if (current === undefined) {
     return { obj: await client.request<T>("POST", collection, desired), outcome: "created" };
   }
