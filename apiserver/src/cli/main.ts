@@ -1,6 +1,6 @@
 // `multiplane <command>`: parses the subcommand and hands over to its runner.
 
-import { runKubeconfig } from "../../../operator/src/cmd/kubeconfig.cmd.ts";
+import { runKubeconfig, runOperator } from "../../../operator/src/index.ts";
 import { runRouter } from "./router.ts";
 import { runUp } from "./up.ts";
 
@@ -39,11 +39,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runUp(rest);
     case "router":
       return runRouter(rest);
+    case "operator":
+      return runOperator(rest);
     case "kubeconfig":
       return runKubeconfig(rest);
     case "apiserver":
-    case "operator":
-      // These roles arrive with the shards and operator runtime work; `up` runs the server today.
+      // This role arrives with the shards work; `up` runs the server today.
       process.stderr.write(`multiplane ${command}: not available yet in this build; use "multiplane up"\n`);
       return 2;
   }

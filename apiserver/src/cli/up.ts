@@ -30,6 +30,7 @@ import type { Storage } from "../storage/interface.ts";
 import { platformCRDsDir, readCRDs, installCRDs } from "../registry/crd/crd.installer.ts";
 import { ControlPlaneRegistry } from "../tenancy/controlplane.registry.ts";
 import { rootTenant, TenantManager } from "../tenancy/instance.ts";
+import { startInProcessOperator } from "../../../operator/src/operator.ts";
 
 export interface UpOptions {
   dataDir: string;
@@ -62,6 +63,8 @@ export interface UpOptions {
   fairness?: ShardFairnessOptions;
   /** The least time between two writes of a tenant's ControlPlane status.usage (default 5 s). */
   usageIntervalMs?: number;
+  /** Run the Organization/Project operator in process (default true; false for tests of `multiplane operator`). */
+  operator?: boolean;
 }
 
 /** The issuer when none is given and the port is chosen at listen time. */
@@ -204,6 +207,18 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
     }),
     { mode: 0o600 },
   );
+  // The operator, in process, against this root (host and Multiplane alike) as the admin.
+  const operator = await (
+    opts.operator === false
+      ? Promise.resolve({ stop: () => Promise.resolve() })
+      : startInProcessOperator({ kubeconfigPath, dataDir, issuer, log })
+  ).catch(async (err: unknown) => {
+    await Promise.all([server.close(), registry.stop()]);
+    await tenants.close();
+    await storage.close();
+    await auditSink.close();
+    throw err;
+  });
   log.info({ url: server.url, kubeconfig: kubeconfigPath }, "multiplane is up");
   return {
     url: server.url,
@@ -212,6 +227,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
     registry,
     storage,
     stop: async () => {
+      await operator.stop();
       await server.close();
       await registry.stop();
       await tenants.close();
@@ -277,7 +293,9 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   process.stdout.write(
     `\nMultiplane is serving at ${mp.url}\n` +
       `Admin kubeconfig: ${mp.kubeconfigPath}\n\n` +
-      `  export KUBECONFIG=${mp.kubeconfigPath}\n  kubectl get namespaces\n\n` +
+      `  export KUBECONFIG=${mp.kubeconfigPath}\n\nTry it:\n` +
+      `  kubectl apply -f examples/organization.yaml && kubectl wait --for=condition=Ready org/acme\n` +
+      `  kubectl get secret -n org-acme acme-kubeconfig -o jsonpath='{.data.kubeconfig}' | base64 -d > acme.kubeconfig\n\n` +
       (await readFile(mp.kubeconfigPath, "utf8")),
   );
   await new Promise<void>((resolveStop) => {

@@ -1,0 +1,258 @@
+// startOperator: the Organization and Project controllers wired to their informers, with
+// Events, Prometheus metrics and (optionally) leader election. Used by `multiplane operator`
+// (against any Kubernetes host) and by `multiplane up` (in process, host = root). Informers:
+// Organizations and Projects and the kubeconfig Secrets in the host, ControlPlanes in the root;
+// each change maps to the keys of the objects that depend on it.
+
+import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { JwtIssuer } from "../../apiserver/src/authn/jwt-keys.ts";
+import { buildContext } from "./context.ts";
+import { reconcileOrganization } from "./controllers/organization.reconcile.ts";
+import { reconcileProject } from "./controllers/project.reconcile.ts";
+import {
+  managedBy,
+  managedByLabel,
+  organizationLabel,
+  organizationNamespace,
+  projectLabel,
+  type OperatorContext,
+} from "./controllers/tenant-access.ts";
+import { paths } from "./kube/objects.ts";
+import {
+  Controller,
+  EventRecorder,
+  Informer,
+  LeaderElector,
+  OperatorMetrics,
+  serveMetrics,
+  type MetricsServer,
+} from "./runtime/index.ts";
+
+export interface OperatorOptions {
+  /** Where Organizations, Projects, their namespaces and Secrets live. */
+  readonly host: KubeConfig;
+  /** Multiplane's root control plane. */
+  readonly multiplane: KubeConfig;
+  /** Holds jwt/, the keys tenant tokens are signed with. */
+  readonly dataDir: string;
+  /** The issuer of tenant tokens (in process: the server's); discovered from the root otherwise. */
+  readonly issuer?: JwtIssuer;
+  readonly routerURL?: string;
+  readonly caPem?: string;
+  readonly kubeconfigTtlSeconds?: number;
+  /** Campaign for a coordination.k8s.io/v1 Lease in `leaseNamespace` of the host before working. */
+  readonly leaderElect?: boolean;
+  readonly leaseNamespace?: string;
+  readonly identity?: string;
+  /** Serve /metrics on this port (0 picks one); none when absent. */
+  readonly metricsPort?: number;
+  /** Keys each controller reconciles at once (default 8). */
+  readonly concurrency?: number;
+  readonly log: Logger;
+}
+
+export interface RunningOperator {
+  readonly metrics: OperatorMetrics;
+  readonly metricsURL?: string;
+  /** Whether this replica does the work now (always true without leader election). */
+  readonly isLeader: boolean;
+  /** Stops the controllers (waiting for running reconciles), then releases the Lease. */
+  stop(): Promise<void>;
+}
+
+export const leaseName = "multiplane-operator";
+
+/** Secrets, ControlPlanes: to the Organization or Project they were made for. */
+function ownerKeys(obj: KubernetesObject, kind: "organization" | "project"): string[] {
+  const labels = obj.metadata?.labels ?? {};
+  if (labels[managedByLabel] !== managedBy) return [];
+  const org = labels[organizationLabel];
+  const project = labels[projectLabel];
+  if (org === undefined) return [];
+  if (kind === "organization") return project === undefined ? [org] : [];
+  return project === undefined ? [] : [`${organizationNamespace(org)}/${project}`];
+}
+
+/** Starts the informers and controllers; resolves with them running (and their caches filled). */
+async function startControllers(
+  ctx: OperatorContext,
+  opts: OperatorOptions,
+  metrics: OperatorMetrics,
+): Promise<() => Promise<void>> {
+  const { log } = opts;
+  const organizations = new Informer<KubernetesObject>(opts.host, paths.organizations(), { log });
+  const projects = new Informer<KubernetesObject>(opts.host, paths.projects(), { log });
+  const selector = `${managedByLabel}=${managedBy}`;
+  const secrets = new Informer<KubernetesObject>(opts.host, "/api/v1/secrets", {
+    labelSelector: selector,
+    log,
+  });
+  const controlPlanes = new Informer<KubernetesObject>(opts.multiplane, paths.controlPlanes(), {
+    labelSelector: selector,
+    log,
+  });
+  const concurrency = opts.concurrency ?? 8;
+  const orgController = new Controller({
+    name: "organization",
+    reconcile: (key) => reconcileOrganization(ctx, key),
+    concurrency,
+    metrics,
+    log,
+  })
+    .watch(organizations)
+    .watch(controlPlanes, (cp) => ownerKeys(cp, "organization"))
+    .watch(secrets, (s) => ownerKeys(s, "organization"))
+    // An organization waits for its projects to go before it goes.
+    .watch(projects, (p) => {
+      const ns = p.metadata?.namespace ?? "";
+      return ns.startsWith("org-") ? [ns.slice(4)] : [];
+    });
+  const projectController = new Controller({
+    name: "project",
+    reconcile: (key) => reconcileProject(ctx, key),
+    concurrency,
+    metrics,
+    log,
+  })
+    .watch(projects)
+    .watch(controlPlanes, (cp) => ownerKeys(cp, "project"))
+    .watch(secrets, (s) => ownerKeys(s, "project"))
+    // A project inherits its organization's owners and waits for it to exist.
+    .watch(organizations, (org) => {
+      const ns = organizationNamespace(org.metadata?.name ?? "");
+      return projects
+        .list()
+        .filter((p) => p.metadata?.namespace === ns)
+        .map((p) => `${ns}/${p.metadata?.name ?? ""}`);
+    });
+  const informers = [organizations, projects, secrets, controlPlanes];
+  try {
+    await Promise.all(informers.map((i) => i.start()));
+  } catch (err) {
+    for (const i of informers) i.stop();
+    throw err;
+  }
+  orgController.start();
+  projectController.start();
+  log.info("operator controllers started");
+  return async () => {
+    await Promise.all([orgController.stop(), projectController.stop()]);
+    for (const i of informers) i.stop();
+  };
+}
+
+/** Creates the Lease's namespace when it is missing (a forbidden or racing create is fine). */
+async function ensureLeaseNamespace(ctx: OperatorContext, namespace: string): Promise<void> {
+  if ((await ctx.host.get(paths.namespaces(namespace))) !== undefined) return;
+  try {
+    await ctx.host.request("POST", paths.namespaces(), {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace },
+    });
+  } catch (err) {
+    ctx.log.warn({ err, namespace }, "could not create the Lease's namespace");
+  }
+}
+
+/** Starts the operator; see OperatorOptions. Called by `multiplane operator` and `multiplane up`. */
+export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
+  const log = opts.log.child({ component: "operator" });
+  const recorder = new EventRecorder(opts.host, "multiplane-operator", log);
+  // Objects are JSON as the server sends them (timestamps as strings, whatever client-node's types say).
+  const events: OperatorContext["events"] = {
+    event: (obj, type, reason, message) =>
+      recorder.event(obj as unknown as KubernetesObject, type, reason, message),
+  };
+  const ctx = await buildContext({
+    host: opts.host,
+    multiplane: opts.multiplane,
+    dataDir: opts.dataDir,
+    ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+    ...(opts.routerURL !== undefined ? { routerURL: opts.routerURL } : {}),
+    ...(opts.caPem !== undefined ? { caPem: opts.caPem } : {}),
+    ...(opts.kubeconfigTtlSeconds !== undefined ? { kubeconfigTtlSeconds: opts.kubeconfigTtlSeconds } : {}),
+    events,
+    log,
+  });
+  const metrics = new OperatorMetrics();
+  let metricsServer: MetricsServer | undefined;
+  if (opts.metricsPort !== undefined) metricsServer = await serveMetrics(metrics.registry, opts.metricsPort);
+  const closeClients = (): void => {
+    ctx.tenants.close();
+    ctx.host.close();
+    ctx.root.close();
+  };
+
+  if (opts.leaderElect !== true) {
+    let stopControllers: () => Promise<void>;
+    try {
+      stopControllers = await startControllers(ctx, { ...opts, log }, metrics);
+    } catch (err) {
+      closeClients();
+      await metricsServer?.close();
+      throw err;
+    }
+    return {
+      metrics,
+      ...(metricsServer !== undefined ? { metricsURL: metricsServer.url } : {}),
+      isLeader: true,
+      stop: async () => {
+        await stopControllers();
+        closeClients();
+        await metricsServer?.close();
+      },
+    };
+  }
+
+  const namespace = opts.leaseNamespace ?? "multiplane-system";
+  await ensureLeaseNamespace(ctx, namespace);
+  const elector = new LeaderElector({
+    kc: opts.host,
+    namespace,
+    name: leaseName,
+    identity: opts.identity ?? `${hostname()}_${process.pid}`,
+    log,
+  });
+  const running = elector.run(async (signal) => {
+    const stopControllers = await startControllers(ctx, { ...opts, log }, metrics);
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    await stopControllers();
+  });
+  return {
+    metrics,
+    ...(metricsServer !== undefined ? { metricsURL: metricsServer.url } : {}),
+    get isLeader() {
+      return elector.isLeader;
+    },
+    stop: async () => {
+      await elector.stop();
+      await running;
+      closeClients();
+      await metricsServer?.close();
+    },
+  };
+}
+
+/**
+ * The operator inside `multiplane up`: host and Multiplane are the one root control plane the
+ * process serves, reached with its admin kubeconfig; the issuer is the server's own key set.
+ */
+export function startInProcessOperator(opts: {
+  kubeconfigPath: string;
+  dataDir: string;
+  issuer: JwtIssuer;
+  log: Logger;
+}): Promise<RunningOperator> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(opts.kubeconfigPath);
+  return startOperator({
+    host: kc,
+    multiplane: kc,
+    dataDir: opts.dataDir,
+    issuer: opts.issuer,
+    log: opts.log,
+  });
+}
