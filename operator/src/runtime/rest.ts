@@ -91,6 +91,12 @@ export class RestClient {
     });
   }
 
+  /** Drops the kept-alive connections (a client of a tenant that is gone). */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+
   /**
    * client-node's agent for this cluster, or, when it is a plain one (no proxy), the same TLS
    * settings on an agent that keeps connections open: lease renewals and events then reuse
