@@ -104,10 +104,10 @@ async function startControllers(
     .watch(organizations)
     .watch(controlPlanes, (cp) => ownerKeys(cp, "organization"))
     .watch(secrets, (s) => ownerKeys(s, "organization"))
-    // An organization waits for its projects to go before it goes.
+    // An organization being deleted waits for its projects to go: each one going wakes it.
     .watch(projects, (p) => {
       const ns = p.metadata?.namespace ?? "";
-      return ns.startsWith("org-") ? [ns.slice(4)] : [];
+      return p.metadata?.deletionTimestamp !== undefined && ns.startsWith("org-") ? [ns.slice(4)] : [];
     });
   const projectController = new Controller({
     name: "project",

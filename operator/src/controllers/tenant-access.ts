@@ -346,8 +346,8 @@ export async function teardownTenant(ctx: OperatorContext, t: TenantTarget): Pro
   return false;
 }
 
-/** What a reconcile answers (the runtime's ReconcileResult): nothing, or when to look again. */
-export type ReconcileResult = void | { readonly requeueAfterMs: number };
+/** What a reconcile answers: nothing, or when to look again. */
+export type { ReconcileResult } from "../runtime/index.ts";
 
 /** Adds `finalizer` to the object at `path` (the resourceVersion guards against lost writes). */
 export async function addFinalizer<T extends KubeObj>(
