@@ -9,8 +9,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { JwtIssuer } from "../../apiserver/src/authn/jwt-keys.ts";
 import { buildContext } from "./context.ts";
-import { reconcileOrganization } from "./controllers/organization.reconcile.ts";
-import { reconcileProject } from "./controllers/project.reconcile.ts";
+import { reconcileOrganization, reconcileProject } from "./controllers/index.ts";
 import {
   managedBy,
   managedByLabel,

@@ -17,8 +17,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import YAML from "yaml";
 import { tenantPrefix } from "../../apiserver/src/storage/keys.ts";
-import { ApiClient } from "../../operator/src/kube/api.client.ts";
-import { discoverIssuer, loadIssuer, mintTenantToken } from "../../operator/src/kube/tenant-credentials.ts";
+import { ApiClient, discoverIssuer, loadIssuer, mintTenantToken } from "../../operator/src/kube/index.ts";
 import { startEtcdProcess, type EtcdProcess } from "../support/etcd-process.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
 

@@ -13,8 +13,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import pino from "pino";
 import YAML from "yaml";
-import { ApiClient } from "../../operator/src/kube/api.client.ts";
-import { discoverIssuer, loadIssuer, mintTenantToken } from "../../operator/src/kube/tenant-credentials.ts";
+import { ApiClient, discoverIssuer, loadIssuer, mintTenantToken } from "../../operator/src/kube/index.ts";
 import { startOperator, type RunningOperator } from "../../operator/src/operator.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
 

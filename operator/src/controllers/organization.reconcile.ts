@@ -7,7 +7,8 @@
 // credentials and ControlPlane (whose storage the root's registry wipes), then the namespace,
 // and the finalizer last.
 
-import { paths, setCondition, timestamp, type Condition, type KubeObj } from "../kube/objects.ts";
+import { ensureObject, paths, timestamp, type KubeObj } from "../kube/objects.ts";
+import { StatusBuilder } from "./tenant-status.ts";
 import {
   addFinalizer,
   controlPlaneReadiness,
@@ -27,7 +28,6 @@ import {
   type TenantStatus,
   type TenantTarget,
 } from "./tenant-access.ts";
-import { ensureObject } from "../kube/objects.ts";
 
 export const organizationFinalizer = "tenancy.multiplane.dev/organization";
 
@@ -186,59 +186,4 @@ async function finalize(ctx: OperatorContext, org: Organization, t: TenantTarget
   }
   await removeFinalizer(ctx.host, path, org, organizationFinalizer);
   return;
-}
-
-/**
- * An Organization's or Project's next status, built from the one it holds: conditions keep
- * their transition times while their status stands. Used by both reconcilers.
- */
-export class StatusBuilder {
-  #conditions: Condition[];
-  tenant: string | undefined;
-  endpoint: string | undefined;
-  secretRef: TenantStatus["kubeconfigSecretRef"];
-
-  constructor(
-    obj: { status?: TenantStatus },
-    private readonly generation: number,
-    private readonly now: string,
-  ) {
-    this.#conditions = obj.status?.conditions ?? [];
-    this.tenant = obj.status?.tenant;
-    this.endpoint = obj.status?.endpoint;
-    this.secretRef = obj.status?.kubeconfigSecretRef;
-  }
-
-  set(type: string, status: Condition["status"], reason: string, message: string): void {
-    this.#conditions = setCondition(
-      this.#conditions,
-      { type, status, reason, message, observedGeneration: this.generation },
-      this.now,
-    );
-  }
-
-  /**
-   * `type` is False for this reason, and so is every condition that depends on it:
-   * ControlPlaneReady → KubeconfigReady → Ready.
-   */
-  notReady(type: "ControlPlaneReady" | "KubeconfigReady" | "Ready", reason: string, message: string): void {
-    const order = ["ControlPlaneReady", "KubeconfigReady", "Ready"] as const;
-    for (const c of order.slice(order.indexOf(type))) {
-      const own = c === type;
-      const current = this.#conditions.find((x) => x.type === c);
-      // A kubeconfig handed out stays usable while the control plane is updated.
-      if (!own && c === "KubeconfigReady" && current?.status === "True" && reason !== "Deleting") continue;
-      this.set(c, "False", reason, own ? message : `${type} is False: ${message}`);
-    }
-  }
-
-  done(): TenantStatus {
-    return {
-      observedGeneration: this.generation,
-      ...(this.tenant !== undefined ? { tenant: this.tenant } : {}),
-      ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
-      ...(this.secretRef !== undefined ? { kubeconfigSecretRef: this.secretRef } : {}),
-      conditions: this.#conditions,
-    };
-  }
 }

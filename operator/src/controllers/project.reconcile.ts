@@ -8,7 +8,8 @@
 // finalizer. A Project outside an `org-<name>` namespace, or of no Organization, waits.
 
 import { ensureObject, paths, timestamp, type KubeObj } from "../kube/objects.ts";
-import { StatusBuilder, type Organization } from "./organization.reconcile.ts";
+import type { Organization } from "./organization.reconcile.ts";
+import { StatusBuilder } from "./tenant-status.ts";
 import {
   addFinalizer,
   controlPlaneReadiness,

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setCondition } from "../kube/objects.ts";
-import { StatusBuilder } from "./organization.reconcile.ts";
+import { StatusBuilder } from "./tenant-status.ts";
 import { credentialEpoch, organizationOfNamespace, ownerSubjects, tenantTarget } from "./tenant-access.ts";
 
 test("owners become RBAC subjects: deduplicated, stably ordered, malformed ones dropped", () => {
