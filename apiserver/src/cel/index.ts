@@ -1,6 +1,6 @@
 // CEL shared by the API server: the Kubernetes libraries (lists, regex, strings, sets, url,
-// quantity) on top of the @marcbachmann/cel-js engine, JSON-to-CEL values and cel-go's
-// error wording. CRD validation rules (registry/crd/) and admission (admission/cel/) build
+// quantity, ip, cidr, format) on top of the @marcbachmann/cel-js engine, JSON-to-CEL values
+// and cel-go's error wording. CRD validation rules (registry/crd/) and admission (admission/cel/) build
 // their environments from here.
 
 export {
