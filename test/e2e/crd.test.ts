@@ -1,10 +1,13 @@
 // CustomResourceDefinitions end to end with the real kubectl: establishing, schema validation,
-// defaulting, pruning, CEL rules, status and scale subresources, printer columns, short names,
-// categories, two served versions, deletion of a CRD's objects, and two tenants apart.
+// defaulting (on writes, and on reads of objects stored before a default was added), pruning,
+// CEL rules, status and scale subresources, printer columns, short names, categories, two
+// served versions, deletion of a CRD's objects, and two tenants apart.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
+import { objectKey } from "../../apiserver/src/storage/keys.ts";
+import { rootTenant } from "../../apiserver/src/tenancy/instance.ts";
 
 let mp: TestMultiplane;
 
@@ -416,5 +419,81 @@ spec:
       mp.kubectl(["get", "paints", "--field-selector", "spec.size=big"]),
       /field label not supported: spec.size/,
     );
+  });
+  test("a default added to the CRD later shows on GET, LIST and WATCH of old objects, unwritten", async () => {
+    const doohickeys = (withDefault: boolean): string => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: doohickeys.tools.example.com
+spec:
+  group: tools.example.com
+  scope: Namespaced
+  names: {plural: doohickeys, singular: doohickey, kind: Doohickey}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: string}
+              mode: {type: string${withDefault ? ", default: fast" : ""}}
+`;
+    await mp.kubectl(["apply", "-f", "-"], { input: doohickeys(false) });
+    await mp.kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/doohickeys.tools.example.com",
+      "--timeout=20s",
+    ]);
+    await mp.kubectl(["apply", "-f", "-"], {
+      input: "apiVersion: tools.example.com/v1\nkind: Doohickey\nmetadata:\n  name: g1\nspec:\n  size: big\n",
+    });
+    type Doohickey = { spec: { size: string; mode?: string }; metadata: { resourceVersion: string } };
+    const before = json<Doohickey>(await mp.kubectl(["get", "doohickey", "g1", "-o", "json"]));
+    assert.equal(before.spec.mode, undefined);
+
+    await mp.kubectl(["apply", "-f", "-"], { input: doohickeys(true) });
+    await eventually(
+      async () =>
+        json<Doohickey>(await mp.kubectl(["get", "doohickey", "g1", "-o", "json"])).spec.mode === "fast",
+      "the new default on GET",
+    );
+    const got = json<Doohickey>(await mp.kubectl(["get", "doohickey", "g1", "-o", "json"]));
+    assert.deepEqual(got.spec, { size: "big", mode: "fast" });
+    assert.equal(
+      got.metadata.resourceVersion,
+      before.metadata.resourceVersion,
+      "the object was not rewritten",
+    );
+    const list = json<{ items: Doohickey[] }>(await mp.kubectl(["get", "doohickeys", "-o", "json"]));
+    assert.equal(list.items[0]?.spec.mode, "fast");
+    const paged = json<{ items: Doohickey[] }>(
+      await mp.kubectl(["get", "--raw", "/apis/tools.example.com/v1/namespaces/default/doohickeys?limit=1"]),
+    );
+    assert.equal(paged.items[0]?.spec.mode, "fast");
+    const watched = await mp.kubectl([
+      "get",
+      "--raw",
+      "/apis/tools.example.com/v1/namespaces/default/doohickeys?watch=true&resourceVersion=0&timeoutSeconds=1",
+    ]);
+    const event = json<{ type: string; object: Doohickey }>(watched.trim().split("\n")[0] ?? "");
+    assert.equal(event.type, "ADDED");
+    assert.equal(event.object.spec.mode, "fast");
+
+    // The stored bytes keep the object as it was written.
+    const key = objectKey(
+      rootTenant,
+      { group: "tools.example.com", resource: "doohickeys" },
+      "default",
+      "g1",
+    );
+    const raw = await mp.storage.get(key);
+    const stored = JSON.parse(Buffer.from(raw.kv.value).toString("utf8")) as Doohickey;
+    assert.deepEqual(stored.spec, { size: "big" });
   });
 });
