@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { newKubernetesEnvironment } from "./index.ts";
+import { CostMeter, newKubernetesEnvironment } from "./index.ts";
 
 const env = newKubernetesEnvironment();
 env.registerVariable("object", "dyn");
@@ -192,5 +192,20 @@ describe("Kubernetes CEL libraries", () => {
     assert.equal(run('format.datetime().validate("2021-01-01T00:00:00Z").hasValue()'), false);
     assert.deepEqual(run('format.datetime().validate("yesterday").value()'), ["invalid datetime"]);
     assert.equal(run('format.named("labelValue").value() == format.labelValue()'), true);
+  });
+  it("cost meter: list reads and map keys are charged; passing the per-call limit interrupts", () => {
+    const meter = new CostMeter(100);
+    const data = meter.track({ list: [1, 2, 3], map: { a: 1, b: 2 } });
+    meter.startCall();
+    assert.equal(run("object.list.all(x, x > 0)", data), true);
+    assert.equal(meter.callCost, 3);
+    meter.startCall();
+    assert.equal(run("object.map.exists(k, k == 'b')", data), true);
+    assert.ok(meter.callCost >= 2);
+    const big = meter.track(Array.from({ length: 20 }, (_, i) => i));
+    meter.startCall();
+    assert.throws(() => run("object.all(x, object.all(y, true))", big), /actual cost limit exceeded/);
+    assert.equal(meter.callExceeded, true);
+    assert.ok(meter.callCost > 100);
   });
 });
