@@ -668,6 +668,26 @@ describe("CustomResourceDefinition validation", () => {
       /x-kubernetes-validations\[1\]\.rule: Invalid value: .*compilation failed: ERROR: <input>:1:\d+:/s,
     );
   });
+  test("a rule whose estimated cost surely passes 100x the limit is refused; bounded lists are not", () => {
+    const schema = (maxItems?: number): JSONSchemaProps => ({
+      type: "object",
+      properties: {
+        l: {
+          type: "array",
+          ...(maxItems !== undefined ? { maxItems } : {}),
+          items: { type: "string", maxLength: 8 },
+          "x-kubernetes-validations": [
+            { rule: "self.all(x, self.exists_one(y, x == y))" },
+            { rule: "self.all(x, x.size() < 8)" },
+          ],
+        },
+      },
+    });
+    assert.deepEqual(validateCRDCreate(crd({}, schema())), [
+      "spec.validation.openAPIV3Schema.properties[l].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule(s), or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)",
+    ]);
+    assert.deepEqual(validateCRDCreate(crd({}, schema(100))), []);
+  });
   test("oldSelf on an uncorrelatable list item is refused; optionalOldSelf needs oldSelf", () => {
     const errs = validateCRDCreate(
       crd(

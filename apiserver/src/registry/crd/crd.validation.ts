@@ -10,6 +10,7 @@ import { goQuote } from "../validation/field.ts";
 import { isDNS1035Label, isDNS1123Subdomain, crdNameValidator } from "../validation/names.ts";
 import { validateObjectMetaCreate, validateObjectMetaUpdate } from "../validation/object-meta.ts";
 import { compileRules, goRule } from "./cel.ts";
+import { ruleCostError } from "./cel-cost.ts";
 import * as e from "./errors.ts";
 import { pruneUnknown } from "./pruning.ts";
 import {
@@ -312,6 +313,8 @@ function validateCEL(
       );
     }
     const c = compiled[i];
+    const costError = c === undefined ? undefined : ruleCostError(rule.rule ?? "", s);
+    if (costError !== undefined) out.cel.push(e.forbidden(p.child("rule"), costError));
     if (c?.usesOldSelf === true) {
       if (o.uncorrelatable !== undefined) {
         out.cel.push(
