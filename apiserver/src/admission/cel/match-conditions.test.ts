@@ -45,6 +45,17 @@ describe("admission CEL", () => {
     assert.deepEqual(r, { matches: true });
   });
 
+  it("has the IP, CIDR and format libraries", async () => {
+    const r = await evaluateMatchConditions(
+      [
+        { name: "cidr", expression: "cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))" },
+        { name: "format", expression: "!format.dns1123Label().validate(object.metadata.name).hasValue()" },
+      ],
+      attrs(),
+    );
+    assert.deepEqual(r, { matches: true });
+  });
+
   it("names the first false condition, even when another one errs", async () => {
     const r = await evaluateMatchConditions(
       [

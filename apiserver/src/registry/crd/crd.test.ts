@@ -325,6 +325,47 @@ describe("CEL rules", () => {
       'spec: Invalid value: "object": division by zero evaluating rule: self.a / self.b > 0',
     ]);
   });
+  test("rules use the IP, CIDR and format libraries", () => {
+    const s: JSONSchemaProps = {
+      type: "object",
+      properties: {
+        spec: {
+          type: "object",
+          "x-kubernetes-validations": [
+            { rule: "cidr(self.net).containsIP(self.addr)", message: "addr outside net" },
+            {
+              rule: "!format.dns1123Label().validate(self.host).hasValue()",
+              messageExpression: "format.dns1123Label().validate(self.host).value().join(', ')",
+            },
+            { rule: "ip(self.addr).family() == 4" },
+          ],
+          properties: { net: { type: "string" }, addr: { type: "string" }, host: { type: "string" } },
+        },
+      },
+    };
+    const st = customResourceStrategy({
+      group: "g.io",
+      kind: "K",
+      version: "v1",
+      namespaced: false,
+      schema: s,
+      statusSubresource: false,
+      scale: undefined,
+      terminating: false,
+    });
+    const obj = (spec: Record<string, string>): KubeObject => ({
+      apiVersion: "g.io/v1",
+      kind: "K",
+      metadata: { name: "w" },
+      spec,
+    });
+    assert.deepEqual(lines(st.validate!(obj({ net: "10.0.0.0/8", addr: "10.1.2.3", host: "web" }))), []);
+    assert.deepEqual(lines(st.validate!(obj({ net: "10.0.0.0/8", addr: "::ffff:10.1.2.3", host: "Web" }))), [
+      "spec: Invalid value: \"object\": 'no such overload': call arguments did not match a supported operator, function or macro signature for rule: addr outside net",
+      "spec: Invalid value: \"object\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      'spec: Invalid value: "object": IPv4-mapped IPv6 address "::ffff:10.1.2.3" is not allowed evaluating rule: ip(self.addr).family() == 4',
+    ]);
+  });
   test("Kubernetes list, regex and string functions are available", () => {
     const s: JSONSchemaProps = {
       type: "object",
