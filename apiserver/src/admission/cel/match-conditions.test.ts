@@ -76,6 +76,19 @@ describe("admission CEL", () => {
     );
   });
 
+  it("interrupts an expression past the per-call cost limit with cel-go's error", async () => {
+    const items = Array.from({ length: 1001 }, (_, i) => i);
+    const expression = "object.spec.items.all(x, object.spec.items.all(y, true))";
+    const r = await evaluateMatchConditions(
+      [{ name: "big", expression }],
+      attrs({ object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, spec: { items } } }),
+    );
+    assert.equal(
+      r.error?.message,
+      `expression '${expression}' resulted in error: operation cancelled: actual cost limit exceeded`,
+    );
+  });
+
   it("reports compile errors: undeclared params, non-bool results, unknown request fields", async () => {
     const r = await evaluateMatchConditions([{ name: "p", expression: "params.x == 1" }], attrs());
     assert.match(r.error?.message ?? "", /^compilation error: compilation failed: ERROR: <input>:1:1: /);
