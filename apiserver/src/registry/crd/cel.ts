@@ -3,7 +3,8 @@
 // value at the rule's node, `oldSelf` the correlated old value on update (transition rules run
 // only when there is one, unless optionalOldSelf), values are typed by the schema (integer →
 // int, number → double), and failures read `<path>: Invalid value: "<type>": <message>`.
-// The CEL engine is @marcbachmann/cel-js with the Kubernetes libraries of cel/.
+// The CEL engine is @marcbachmann/cel-js with the Kubernetes libraries of cel/. Evaluation is
+// held to kube's per-call cost limit and per-object runtime budget by cel/cost.ts's meter.
 
 import type { Environment } from "@marcbachmann/cel-js";
 import { Optional } from "@marcbachmann/cel-js";
