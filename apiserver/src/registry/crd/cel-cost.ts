@@ -1,12 +1,15 @@
-// The static cost check of x-kubernetes-validations at CRD create/update (apiextensions'
-// StaticEstimatedCostLimit, 10,000,000 per rule), reduced to what can be decided without
-// cel-go's cost estimator: a lower bound of its estimate, from comprehensions (all, exists,
-// exists_one, map, filter) over lists and maps of the schema — each iteration costs at least
-// one, and a list or map without maxItems/maxProperties holds at least as many elements as
-// fit a 3 MiB request at 6 bytes each (kube's own bound allows more). A rule is refused only
-// when that lower bound passes 100× the limit, where kube's message reads "more than 100x"
-// whatever its exact estimate: the nested loops over unbounded lists. Rules kube refuses with
-// a smaller factor are accepted here (and held by the runtime cost limits instead).
+// The static cost checks of x-kubernetes-validations at CRD create/update (apiextensions'
+// StaticEstimatedCostLimit, 10,000,000 per rule, and StaticEstimatedCRDCostLimit,
+// 100,000,000 for the whole schema), reduced to what can be decided without cel-go's cost
+// estimator: a lower bound of its estimate. A rule costs at least one per iteration of its
+// comprehensions (all, exists, exists_one, map, filter) over lists and maps of the schema,
+// times the times it runs (the elements of the lists and maps above it); a list or map without
+// maxItems/maxProperties holds at least as many elements as fit a 3 MiB request at 6 bytes
+// each (kube's own bound allows more). A rule or a schema is refused only when that lower
+// bound passes 100× the limit, where kube's message reads "more than 100x" whatever its exact
+// estimate. Rules kube refuses with a smaller factor are accepted here (and held by the
+// runtime cost limits instead); which rules the schema-total error names as the most
+// expensive follows these lower bounds, not cel-go's estimates.
 
 import type { ASTNode } from "@marcbachmann/cel-js";
 import { newKubernetesEnvironment } from "../../cel/index.ts";
@@ -14,6 +17,12 @@ import { additionalSchema, itemsSchema, propertySchema, type JSONSchemaProps } f
 
 /** Kube's per-rule estimated cost limit (apiextensions validation.StaticEstimatedCostLimit). */
 export const staticEstimatedCostLimit = 10_000_000;
+
+/** Kube's estimated cost limit of all rules of a schema (StaticEstimatedCRDCostLimit). */
+export const staticEstimatedCRDCostLimit = 100_000_000;
+
+const fixHint =
+  "(try simplifying the rule(s), or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)";
 
 /** A lower bound of the elements kube assumes for an unbounded list or map (3 MiB request). */
 const unboundedElements = Math.floor((3 * 1024 * 1024 - 2) / 6);
@@ -33,8 +42,8 @@ function schemaOf(node: ASTNode, scope: Scope): JSONSchemaProps | undefined {
   return undefined;
 }
 
-/** The most elements kube assumes the list or map at `s` holds, at least. */
-function maxElements(s: JSONSchemaProps | undefined): number {
+/** The most elements kube assumes the list or map at `s` holds, at least (0: not a list or map). */
+export function maxElements(s: JSONSchemaProps | undefined): number {
   if (s === undefined) return 0;
   if (s.type === "array") return s.maxItems ?? unboundedElements;
   if (s.type === "object" && s.properties === undefined && additionalSchema(s) !== undefined)
@@ -68,20 +77,39 @@ function lowerBound(node: ASTNode, scope: Scope): number {
 }
 
 /**
- * kube's Forbidden detail for `rule` at schema node `s`, when its estimated cost surely passes
- * 100× the limit; undefined otherwise (also when the rule does not parse: compilation reports it).
+ * A lower bound of kube's estimated cost of `rule` at schema node `s`, evaluated `cardinality`
+ * times per object (0 when the rule does not parse: compilation reports it).
  */
-export function ruleCostError(rule: string, s: JSONSchemaProps): string | undefined {
+export function ruleCostLowerBound(rule: string, s: JSONSchemaProps, cardinality: number): number {
   let ast: ASTNode;
   try {
     ast = parser.parse(rule).ast;
   } catch {
-    return undefined;
+    return 0;
   }
   const scope: Scope = new Map([
     ["self", s],
     ["oldSelf", s],
   ]);
-  if (lowerBound(ast, scope) <= 100 * staticEstimatedCostLimit) return undefined;
-  return "estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule(s), or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)";
+  return lowerBound(ast, scope) * cardinality;
+}
+
+/** kube's Forbidden detail for a rule whose cost surely passes 100× the per-rule limit. */
+export function ruleCostError(cost: number): string | undefined {
+  if (cost <= 100 * staticEstimatedCostLimit) return undefined;
+  return `estimated rule cost exceeds budget by factor of more than 100x ${fixHint}`;
+}
+
+/** kube's Forbidden detail for a schema whose rules' total surely passes 100× its limit. */
+export function totalCostError(total: number): string | undefined {
+  if (total <= 100 * staticEstimatedCRDCostLimit) return undefined;
+  return `x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema exceeds budget by factor of more than 100x ${fixHint}`;
+}
+
+/** The rules kube names as the most expensive contributors: the 4 costliest of at least 1% of the rule limit. */
+export function mostExpensive<T extends { readonly cost: number }>(rules: readonly T[]): T[] {
+  return rules
+    .filter((r) => r.cost >= staticEstimatedCostLimit / 100)
+    .sort((a, b) => b.cost - a.cost)
+    .slice(0, 4);
 }

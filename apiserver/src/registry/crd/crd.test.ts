@@ -724,10 +724,40 @@ describe("CustomResourceDefinition validation", () => {
         },
       },
     });
+    const hint =
+      "(try simplifying the rule(s), or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)";
+    const rule = "spec.validation.openAPIV3Schema.properties[l].x-kubernetes-validations[0].rule";
     assert.deepEqual(validateCRDCreate(crd({}, schema())), [
-      "spec.validation.openAPIV3Schema.properties[l].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule(s), or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)",
+      `${rule}: Forbidden: estimated rule cost exceeds budget by factor of more than 100x ${hint}`,
+      `${rule}: Forbidden: contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema`,
+      `${rule.replace("[0]", "[1]")}: Forbidden: contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema`,
+      `spec.validation.openAPIV3Schema: Forbidden: x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema exceeds budget by factor of more than 100x ${hint}`,
     ]);
     assert.deepEqual(validateCRDCreate(crd({}, schema(100))), []);
+  });
+  test("a rule is charged once per element of the unbounded lists above it", () => {
+    const schema = (maxItems?: number): JSONSchemaProps => ({
+      type: "object",
+      properties: {
+        rows: {
+          type: "array",
+          ...(maxItems !== undefined ? { maxItems } : {}),
+          items: {
+            type: "array",
+            maxItems: 100_000,
+            items: { type: "integer" },
+            "x-kubernetes-validations": [{ rule: "self.all(x, x >= 0)" }],
+          },
+        },
+      },
+    });
+    const errs = validateCRDCreate(crd({}, schema()));
+    assert.equal(errs.length, 3, errs.join("\n"));
+    assert.match(
+      errs[0]!,
+      /properties\[rows\]\.items\.x-kubernetes-validations\[0\]\.rule: Forbidden: estimated rule cost/,
+    );
+    assert.deepEqual(validateCRDCreate(crd({}, schema(10))), []);
   });
   test("oldSelf on an uncorrelatable list item is refused; optionalOldSelf needs oldSelf", () => {
     const errs = validateCRDCreate(
