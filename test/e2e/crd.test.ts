@@ -1,10 +1,15 @@
 // CustomResourceDefinitions end to end with the real kubectl: establishing, schema validation,
-// defaulting, pruning, CEL rules, status and scale subresources, printer columns, short names,
-// categories, two served versions, deletion of a CRD's objects, and two tenants apart.
+// defaulting (on writes, and on reads of objects stored before a default was added), pruning,
+// CEL rules, status and scale subresources, printer columns, short names, categories, two
+// served versions, deletion of a CRD's objects, and two tenants apart.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
+import { objectKey } from "../../apiserver/src/storage/keys.ts";
+import { KubeConfig } from "@kubernetes/client-node";
+import { rawRequest } from "../support/https.ts";
+import { rootTenant } from "../../apiserver/src/tenancy/instance.ts";
 
 let mp: TestMultiplane;
 
@@ -416,5 +421,178 @@ spec:
       mp.kubectl(["get", "paints", "--field-selector", "spec.size=big"]),
       /field label not supported: spec.size/,
     );
+  });
+  test("a default added to the CRD later shows on GET, LIST and WATCH of old objects, unwritten", async () => {
+    const doohickeys = (withDefault: boolean): string => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: doohickeys.tools.example.com
+spec:
+  group: tools.example.com
+  scope: Namespaced
+  names: {plural: doohickeys, singular: doohickey, kind: Doohickey}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: string}
+              mode: {type: string${withDefault ? ", default: fast" : ""}}
+`;
+    await mp.kubectl(["apply", "-f", "-"], { input: doohickeys(false) });
+    await mp.kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/doohickeys.tools.example.com",
+      "--timeout=20s",
+    ]);
+    await mp.kubectl(["apply", "-f", "-"], {
+      input: "apiVersion: tools.example.com/v1\nkind: Doohickey\nmetadata:\n  name: g1\nspec:\n  size: big\n",
+    });
+    type Doohickey = { spec: { size: string; mode?: string }; metadata: { resourceVersion: string } };
+    const before = json<Doohickey>(await mp.kubectl(["get", "doohickey", "g1", "-o", "json"]));
+    assert.equal(before.spec.mode, undefined);
+
+    await mp.kubectl(["apply", "-f", "-"], { input: doohickeys(true) });
+    await eventually(
+      async () =>
+        json<Doohickey>(await mp.kubectl(["get", "doohickey", "g1", "-o", "json"])).spec.mode === "fast",
+      "the new default on GET",
+    );
+    const got = json<Doohickey>(await mp.kubectl(["get", "doohickey", "g1", "-o", "json"]));
+    assert.deepEqual(got.spec, { size: "big", mode: "fast" });
+    assert.equal(
+      got.metadata.resourceVersion,
+      before.metadata.resourceVersion,
+      "the object was not rewritten",
+    );
+    const list = json<{ items: Doohickey[] }>(await mp.kubectl(["get", "doohickeys", "-o", "json"]));
+    assert.equal(list.items[0]?.spec.mode, "fast");
+    const paged = json<{ items: Doohickey[] }>(
+      await mp.kubectl(["get", "--raw", "/apis/tools.example.com/v1/namespaces/default/doohickeys?limit=1"]),
+    );
+    assert.equal(paged.items[0]?.spec.mode, "fast");
+    const watched = await mp.kubectl([
+      "get",
+      "--raw",
+      "/apis/tools.example.com/v1/namespaces/default/doohickeys?watch=true&resourceVersion=0&timeoutSeconds=1",
+    ]);
+    const event = json<{ type: string; object: Doohickey }>(watched.trim().split("\n")[0] ?? "");
+    assert.equal(event.type, "ADDED");
+    assert.equal(event.object.spec.mode, "fast");
+
+    // The stored bytes keep the object as it was written.
+    const key = objectKey(
+      rootTenant,
+      { group: "tools.example.com", resource: "doohickeys" },
+      "default",
+      "g1",
+    );
+    const raw = await mp.storage.get(key);
+    const stored = JSON.parse(Buffer.from(raw.kv.value).toString("utf8")) as Doohickey;
+    assert.deepEqual(stored.spec, { size: "big" });
+  });
+  test("CEL cost: a rule over a big list passes the per-call limit, many such rules the object's budget", async () => {
+    const rules = (n: number): string =>
+      Array.from({ length: n }, () => `                - rule: "self.all(x, self.all(y, true))"\n`).join("");
+    const crd = (plural: string, kind: string, n: number): string => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: ${plural}.cost.example.com
+spec:
+  group: cost.example.com
+  scope: Namespaced
+  names: {plural: ${plural}, singular: ${kind.toLowerCase()}, kind: ${kind}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              items:
+                type: array
+                maxItems: 1000
+                items: {type: string, maxLength: 8}
+                x-kubernetes-validations:
+${rules(n)}`;
+    await mp.kubectl(["apply", "-f", "-"], { input: crd("onerules", "OneRule", 1) });
+    await mp.kubectl(["apply", "-f", "-"], { input: crd("tenrules", "TenRule", 10) });
+    await mp.kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/onerules.cost.example.com",
+      "--timeout=20s",
+    ]);
+    await mp.kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/tenrules.cost.example.com",
+      "--timeout=20s",
+    ]);
+
+    const kc = new KubeConfig();
+    kc.loadFromFile(mp.kubeconfigPath);
+    const ca = Buffer.from(kc.getCurrentCluster()?.caData ?? "", "base64").toString();
+    const post = async (plural: string, kind: string, count: number) => {
+      const body = {
+        apiVersion: "cost.example.com/v1",
+        kind,
+        metadata: { name: "big" },
+        spec: { items: Array.from({ length: count }, (_, i) => `i${i}`) },
+      };
+      const res = await rawRequest(mp.url, ca, `/apis/cost.example.com/v1/namespaces/default/${plural}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${kc.getCurrentUser()?.token ?? ""}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: res.status,
+        body: json<{
+          reason: string;
+          code: number;
+          message: string;
+          details: { causes: { reason: string; message: string; field: string }[] };
+        }>(res.body),
+      };
+    };
+
+    // A small list is cheap.
+    assert.equal((await post("onerules", "OneRule", 10)).status, 201);
+
+    const callLimit =
+      "Invalid value: \"array\": 'operation cancelled: actual cost limit exceeded': call cost exceeds limit for rule: self.all(x, self.all(y, true))";
+    const one = await post("onerules", "OneRule", 1000);
+    assert.equal(one.status, 422);
+    assert.equal(one.body.reason, "Invalid");
+    assert.equal(one.body.message, `OneRule.cost.example.com "big" is invalid: spec.items: ${callLimit}`);
+    assert.deepEqual(one.body.details.causes, [
+      { reason: "FieldValueInvalid", message: callLimit, field: "spec.items" },
+    ]);
+
+    const ten = await post("tenrules", "TenRule", 1000);
+    assert.equal(ten.status, 422);
+    const causes = ten.body.details.causes;
+    assert.equal(causes.length, 10);
+    assert.ok(causes.slice(0, 9).every((c) => c.message === callLimit && c.field === "spec.items"));
+    assert.deepEqual(causes[9], {
+      reason: "FieldValueInvalid",
+      message:
+        'Invalid value: "array": validation failed due to running out of cost budget, no further validation rules will be run',
+      field: "spec.items",
+    });
   });
 });

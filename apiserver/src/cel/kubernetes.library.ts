@@ -4,6 +4,9 @@
 // issue format for compile errors.
 
 import { Environment, type EnvironmentOptions } from "@marcbachmann/cel-js";
+import { registerCIDRLibrary } from "./cidr.library.ts";
+import { registerFormatLibrary } from "./format.library.ts";
+import { registerIPLibrary } from "./ip.library.ts";
 import { registerListsLibrary } from "./lists.library.ts";
 import { registerQuantityLibrary } from "./quantity.library.ts";
 import { registerRegexLibrary } from "./regex.library.ts";
@@ -19,7 +22,7 @@ export const celEnvOptions = {
 
 /**
  * Registers the Kubernetes libraries on `env`: lists, regex (find, findAll), the strings
- * extension, sets, url and quantity. Called once per environment, before any variable.
+ * extension, sets, url, quantity, ip, cidr and format. Called once per environment, before any variable.
  */
 export function registerKubernetesLibraries(env: Environment): void {
   registerListsLibrary(env);
@@ -28,6 +31,9 @@ export function registerKubernetesLibraries(env: Environment): void {
   registerSetsLibrary(env);
   registerURLLibrary(env);
   registerQuantityLibrary(env);
+  registerIPLibrary(env);
+  registerCIDRLibrary(env);
+  registerFormatLibrary(env);
 }
 
 /** A new environment with the Kubernetes libraries and no variables yet. */

@@ -15,7 +15,13 @@ import type { RequestInfo } from "../request/request-info.ts";
 import type { KubeObject } from "../registry/printers.ts";
 import { readJsonPath } from "../registry/crd-resources.ts";
 import { groupVersion, type ResourceDef } from "../registry/resources.ts";
-import { GenericStore, qualified, type DeleteOptions, type RequestAdmission } from "../registry/store.ts";
+import {
+  GenericStore,
+  qualified,
+  servedAs,
+  type DeleteOptions,
+  type RequestAdmission,
+} from "../registry/store.ts";
 import type { CacheEvent } from "../registry/watch-cache.ts";
 import type { TenantInstance } from "../tenancy/instance.ts";
 import {
@@ -633,16 +639,19 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
   const framesOf = (events: readonly CacheEvent[]): WatchFrame[] => {
     const out: WatchFrame[] = [];
     for (const e of events) {
-      const now = e.type === "DELETED" ? false : matches(e.object.obj);
-      const before = e.prev !== undefined && matches(e.prev.obj);
+      // Selectors see the objects as served (a custom resource's read defaults included).
+      const served = servedAs(def, e.object.obj);
+      const prev = e.prev === undefined ? undefined : servedAs(def, e.prev.obj);
+      const now = e.type === "DELETED" ? false : matches(served);
+      const before = prev !== undefined && matches(prev);
       let type: WatchFrame["type"] | undefined;
       if (e.type === "DELETED") type = before ? "DELETED" : undefined;
       else if (now && before) type = "MODIFIED";
       else if (now) type = "ADDED";
       else if (before) type = "DELETED"; // stopped matching the selector
       if (type === undefined) continue;
-      const obj = e.type !== "DELETED" && !now && before ? withRv(e.prev.obj, e.revision) : e.object.obj;
-      out.push({ type, object: encode({ ...obj, apiVersion: groupVersion(def) }) });
+      const obj = e.type !== "DELETED" && !now && before ? withRv(prev, e.revision) : served;
+      out.push({ type, object: encode(obj) });
     }
     return out;
   };
@@ -660,9 +669,9 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
     const at = instance.cache.revision;
     const initial = instance.cache
       .list(prefix)
-      .map((c) => c.obj)
+      .map((c) => servedAs(def, c.obj))
       .filter(matches)
-      .map((o): WatchFrame => ({ type: "ADDED", object: encode({ ...o, apiVersion: groupVersion(def) }) }));
+      .map((o): WatchFrame => ({ type: "ADDED", object: encode(o) }));
     lastSent = at;
     if (sendInitialEvents && bookmarks) initial.push(bookmark(at, true));
     write(initial);

@@ -6,6 +6,7 @@
 import { customResourceStrategy } from "./crd/cr.strategy.ts";
 import type { CRDVersionSpec, PrinterColumn } from "./crd/crd.validation.ts";
 import { registerScale } from "./crd/scale.ts";
+import type { JSONSchemaProps } from "./crd/schema.ts";
 import { age, type KubeObject, type Printer, type TableColumn } from "./printers.ts";
 import { allVerbs, type ResourceDef } from "./resources.ts";
 
@@ -167,6 +168,7 @@ function resourceOfVersion(crd: CRDObject, v: CRDVersionSpec, storage: string): 
       version: v.name,
       namespaced,
       schema,
+      schemas: schemasOf(crd),
       statusSubresource,
       scale,
       terminating: isTerminating(crd),
@@ -178,6 +180,11 @@ function resourceOfVersion(crd: CRDObject, v: CRDVersionSpec, storage: string): 
   };
   if (scale) registerScale(def, scale);
   return def;
+}
+
+/** Every version's openAPIV3Schema by version name. */
+function schemasOf(crd: CRDObject): Map<string, JSONSchemaProps | undefined> {
+  return new Map((crd.spec?.versions ?? []).map((v) => [v.name ?? "", v.schema?.openAPIV3Schema]));
 }
 
 const memo = new WeakMap<CRDObject, ResourceDef[]>();

@@ -17,6 +17,13 @@ export interface Strategy {
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
   /** The kind's own validation, after the common metadata rules (`old` on update). Must not modify. */
   validate?(obj: KubeObject, old?: KubeObject): FieldError[];
+  /**
+   * [read] The object as decoding it from storage yields it (custom resources: pruned and
+   * defaulted by the schema of the version it is stored in, as kube's storage codec does), for
+   * every read: get, list, watch and the old object of an update. Called by the store and the
+   * watch handler; must not modify `obj` (it is the watch cache's); may return it unchanged.
+   */
+  decode?(obj: KubeObject): KubeObject;
 }
 
 export interface ResourceDef {

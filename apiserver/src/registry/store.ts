@@ -56,10 +56,15 @@ function withRevision(obj: KubeObject, revision: number): KubeObject {
   return { ...obj, metadata: { ...(obj.metadata ?? {}), resourceVersion: String(revision) } };
 }
 
-/** The object as served at `version` (custom resources are stored in one version, converted with None). */
-function servedAs(def: ResourceDef, obj: KubeObject): KubeObject {
+/**
+ * The object as served at `def`'s version: decoded (custom resources: defaults of the schema it
+ * is stored in), then converted (custom resources are stored in one version; None conversion).
+ * Never modifies `obj`.
+ */
+export function servedAs(def: ResourceDef, obj: KubeObject): KubeObject {
+  const decoded = def.strategy.decode?.(obj) ?? obj;
   const apiVersion = groupVersion(def);
-  return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+  return decoded.apiVersion === apiVersion ? decoded : { ...decoded, apiVersion };
 }
 
 /** Fields that differ outside metadata and status: what bumps generation. */
@@ -352,7 +357,9 @@ export class GenericStore {
     if (cached === undefined) throw notFound(qualified(this.def), name);
     let result: KubeObject | undefined;
     const apply = async (currentKv: KeyValue): Promise<Uint8Array> => {
-      const current = currentKv === cachedKv(cached) ? cached.obj : decodeStored(currentKv).obj;
+      const stored = currentKv === cachedKv(cached) ? cached.obj : decodeStored(currentKv).obj;
+      // The old object as kube's storage decodes it: defaulted (kube then writes those defaults).
+      const current = this.def.strategy.decode?.(stored) ?? stored;
       const currentRv = String(currentKv.modRevision);
       let next = clone(await update(clone(current)));
       const requestedRv = opts.expectedRevision ?? next.metadata?.resourceVersion;

@@ -3,7 +3,7 @@
 // out when empty as Go's omitempty does), `params`, `namespaceObject` (the namespace's
 // metadata, spec and status) and the lazily evaluated, memoized `variables`.
 
-import { celRuntimeMessage, jsonToCel } from "../../cel/index.ts";
+import { celRuntimeMessage, CostMeter, jsonToCel } from "../../cel/index.ts";
 import type { KubeObject } from "../../registry/printers.ts";
 import type { AdmissionAttributes, GroupVersionKind, GroupVersionResource } from "../interface.ts";
 import type { Activation, CompiledExpression } from "./expression.compiler.ts";
@@ -89,13 +89,15 @@ export function namespaceObject(ns: KubeObject | undefined): unknown {
  */
 export function buildActivation(a: AdmissionAttributes, inputs: ActivationInputs = {}): Activation {
   const vars: Record<string, unknown> = {};
+  const meter = new CostMeter();
   const activation: Activation = {
-    object: a.object === undefined ? null : jsonToCel(a.object),
-    oldObject: a.oldObject === undefined ? null : jsonToCel(a.oldObject),
+    object: a.object === undefined ? null : meter.track(jsonToCel(a.object)),
+    oldObject: a.oldObject === undefined ? null : meter.track(jsonToCel(a.oldObject)),
     request: admissionRequest(a, inputs.resource, inputs.kind),
-    params: inputs.params === undefined ? null : jsonToCel(inputs.params),
+    params: inputs.params === undefined ? null : meter.track(jsonToCel(inputs.params)),
     namespaceObject: namespaceObject(inputs.namespace),
     variables: vars,
+    meter,
   };
   for (const v of inputs.variables ?? []) {
     let state: { value: unknown } | { error: Error } | "evaluating" | undefined;

@@ -4,7 +4,13 @@
 // what each variable evaluates to), evaluated against an activation with kube's error wording.
 
 import type { Environment } from "@marcbachmann/cel-js";
-import { celIssue, celRuntimeMessage, newKubernetesEnvironment } from "../../cel/index.ts";
+import {
+  celIssue,
+  celRuntimeMessage,
+  costLimitExceededMessage,
+  type CostMeter,
+  newKubernetesEnvironment,
+} from "../../cel/index.ts";
 
 /** The variables an admission expression may name (kube's OptionalVariableDeclarations). */
 export interface Declarations {
@@ -43,6 +49,11 @@ export interface Activation {
   readonly params: unknown;
   readonly namespaceObject: unknown;
   readonly variables: unknown;
+  /**
+   * Counts the cost of expressions over object, oldObject and params (cel/cost.ts), for the
+   * per-expression limit; absent: no limit.
+   */
+  readonly meter?: CostMeter;
 }
 
 // ---- environments -------------------------------------------------------------------------
@@ -193,7 +204,11 @@ function compileUncached(expression: string, returns: ReturnTypes, decls: Declar
       return { expression, outputType, error: `must evaluate to ${wantName(returns)} but got ${outputType}` };
     }
     const parsed = evalEnv.parse(expression);
-    return { expression, outputType, program: (activation) => parsed({ ...activation }) as unknown };
+    return {
+      expression,
+      outputType,
+      program: ({ meter: _meter, ...variables }) => parsed(variables) as unknown,
+    };
   } catch (err) {
     return { expression, outputType, error: `compilation failed: ${celIssue(expression, err)}` };
   }
@@ -209,9 +224,16 @@ export function evaluateExpression(c: CompiledExpression, activation: Activation
   if (c.error !== undefined || c.program === undefined) {
     return { error: `compilation error: ${c.error ?? "unexpected internal error compiling expression"}` };
   }
+  activation.meter?.startCall();
+  let result: Evaluation;
   try {
-    return { value: c.program(activation) };
+    result = { value: c.program(activation) };
   } catch (err) {
-    return { error: `expression '${c.expression}' resulted in error: ${celRuntimeMessage(err)}` };
+    result = { error: `expression '${c.expression}' resulted in error: ${celRuntimeMessage(err)}` };
   }
+  // Passing the per-call limit interrupts the evaluation, whatever the expression made of it.
+  if (activation.meter?.callExceeded === true) {
+    return { error: `expression '${c.expression}' resulted in error: ${costLimitExceededMessage}` };
+  }
+  return result;
 }

@@ -45,6 +45,17 @@ describe("admission CEL", () => {
     assert.deepEqual(r, { matches: true });
   });
 
+  it("has the IP, CIDR and format libraries", async () => {
+    const r = await evaluateMatchConditions(
+      [
+        { name: "cidr", expression: "cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))" },
+        { name: "format", expression: "!format.dns1123Label().validate(object.metadata.name).hasValue()" },
+      ],
+      attrs(),
+    );
+    assert.deepEqual(r, { matches: true });
+  });
+
   it("names the first false condition, even when another one errs", async () => {
     const r = await evaluateMatchConditions(
       [
@@ -62,6 +73,19 @@ describe("admission CEL", () => {
     assert.equal(
       r.error?.message,
       "expression 'object.spec.missing == 1' resulted in error: no such key: missing",
+    );
+  });
+
+  it("interrupts an expression past the per-call cost limit with cel-go's error", async () => {
+    const items = Array.from({ length: 1001 }, (_, i) => i);
+    const expression = "object.spec.items.all(x, object.spec.items.all(y, true))";
+    const r = await evaluateMatchConditions(
+      [{ name: "big", expression }],
+      attrs({ object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, spec: { items } } }),
+    );
+    assert.equal(
+      r.error?.message,
+      `expression '${expression}' resulted in error: operation cancelled: actual cost limit exceeded`,
     );
   });
 

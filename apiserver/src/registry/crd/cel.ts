@@ -3,11 +3,19 @@
 // value at the rule's node, `oldSelf` the correlated old value on update (transition rules run
 // only when there is one, unless optionalOldSelf), values are typed by the schema (integer →
 // int, number → double), and failures read `<path>: Invalid value: "<type>": <message>`.
-// The CEL engine is @marcbachmann/cel-js with the Kubernetes libraries of cel/.
+// The CEL engine is @marcbachmann/cel-js with the Kubernetes libraries of cel/. Evaluation is
+// held to kube's per-call cost limit and per-object runtime budget by cel/cost.ts's meter.
 
 import type { Environment } from "@marcbachmann/cel-js";
 import { Optional } from "@marcbachmann/cel-js";
-import { celIssue, celRuntimeMessage, newKubernetesEnvironment } from "../../cel/index.ts";
+import {
+  celIssue,
+  celRuntimeMessage,
+  costLimitExceededMessage,
+  CostMeter,
+  newKubernetesEnvironment,
+  runtimeCostBudget,
+} from "../../cel/index.ts";
 import type { FieldError } from "../../apierrors/status.ts";
 import { goQuote } from "../validation/field.ts";
 import * as e from "./errors.ts";
@@ -345,10 +353,14 @@ export class CelValidator {
     return c;
   }
 
-  /** Errors of every rule on `obj` (and `old` on update), as kube reports them. */
-  validate(obj: unknown, old: unknown): FieldError[] {
+  /**
+   * Errors of every rule on `obj` (and `old` on update), as kube reports them. All rules of
+   * the object share one runtime cost budget (`budget`, kube's RuntimeCELCostBudget); each
+   * rule is also held to the per-call limit. Running out of budget stops validation.
+   */
+  validate(obj: unknown, old: unknown, budget = runtimeCostBudget, meter = new CostMeter()): FieldError[] {
     const errs: FieldError[] = [];
-    this.walk(FieldPath.root, this.root, obj, old, true, errs);
+    this.walk(FieldPath.root, this.root, obj, old, true, { errs, meter, remaining: budget, stopped: false });
     return errs;
   }
 
@@ -358,16 +370,15 @@ export class CelValidator {
     obj: unknown,
     old: unknown,
     resourceRoot: boolean,
-    errs: FieldError[],
+    run: Run,
   ): void {
-    if (s === undefined || obj === null || obj === undefined) return;
-    if ((s["x-kubernetes-validations"] ?? []).length > 0)
-      this.evaluate(path, s, obj, old, resourceRoot, errs);
+    if (s === undefined || obj === null || obj === undefined || run.stopped) return;
+    if ((s["x-kubernetes-validations"] ?? []).length > 0) this.evaluate(path, s, obj, old, resourceRoot, run);
     if (Array.isArray(obj)) {
       const items = itemsSchema(s);
       if (items === undefined) return;
       const correlate = s["x-kubernetes-list-type"] === "map" ? listMapCorrelator(s, old) : undefined;
-      obj.forEach((x, i) => this.walk(path.index(i), items, x, correlate?.(x), isEmbedded(items), errs));
+      obj.forEach((x, i) => this.walk(path.index(i), items, x, correlate?.(x), isEmbedded(items), run));
       return;
     }
     if (!isObject(obj)) return;
@@ -378,9 +389,9 @@ export class CelValidator {
       if (resourceRoot && (k === "metadata" || k === "apiVersion" || k === "kind")) continue;
       const prop = propertySchema(s, k);
       const oldX = oldObj !== undefined && correlatable ? oldObj[k] : undefined;
-      if (prop !== undefined) this.walk(path.child(k), prop, x, oldX, isEmbedded(prop), errs);
+      if (prop !== undefined) this.walk(path.child(k), prop, x, oldX, isEmbedded(prop), run);
       else if (additional !== undefined)
-        this.walk(path.key(k), additional, x, oldX, isEmbedded(additional), errs);
+        this.walk(path.key(k), additional, x, oldX, isEmbedded(additional), run);
     }
   }
 
@@ -390,12 +401,13 @@ export class CelValidator {
     obj: unknown,
     old: unknown,
     resourceRoot: boolean,
-    errs: FieldError[],
+    run: Run,
   ): void {
+    const errs = run.errs;
     const type = isIntOrString(s) ? "" : (s.type ?? "");
-    const self = toCel(obj, s, resourceRoot);
+    const self = run.meter.track(toCel(obj, s, resourceRoot));
     const hasOld = old !== undefined && old !== null;
-    const oldSelf = hasOld ? toCel(old, s, resourceRoot) : undefined;
+    const oldSelf = hasOld ? run.meter.track(toCel(old, s, resourceRoot)) : undefined;
     for (const c of this.rulesOf(s, resourceRoot)) {
       if (c === undefined) continue;
       if (c.usesOldSelf && !hasOld && !c.optionalOldSelf) continue;
@@ -405,9 +417,38 @@ export class CelValidator {
       };
       const at = rulePath(path, c.rule.fieldPath);
       let result: unknown;
+      let failure: unknown;
+      run.meter.startCall();
       try {
         result = c.program(ctx);
       } catch (err) {
+        failure = err;
+      }
+      // As kube: the budget first (it stops everything), then the rule's own outcome.
+      if (run.meter.callCost > run.remaining) {
+        errs.push(
+          e.invalid(
+            path,
+            e.json(type),
+            "validation failed due to running out of cost budget, no further validation rules will be run",
+          ),
+        );
+        run.stopped = true;
+        return;
+      }
+      run.remaining -= run.meter.callCost;
+      if (run.meter.callExceeded) {
+        errs.push(
+          e.invalid(
+            path,
+            e.json(type),
+            `'${costLimitExceededMessage}': call cost exceeds limit for rule: ${ruleErrorString(c.rule)}`,
+          ),
+        );
+        continue;
+      }
+      if (failure !== undefined) {
+        const err = failure;
         const msg = celRuntimeMessage(err);
         if (/^no such overload|^found no matching overload/.test(msg)) {
           errs.push(
@@ -423,9 +464,31 @@ export class CelValidator {
         continue;
       }
       if (result === true) continue;
-      errs.push(fieldErrorForReason(at, type, messageOf(c, ctx), c.rule.reason));
+      run.meter.startCall();
+      const message = messageOf(c, ctx);
+      if (run.meter.callCost > run.remaining) {
+        errs.push(
+          e.invalid(
+            path,
+            e.json(type),
+            "messageExpression evaluation failed due to running out of cost budget, no further validation rules will be run",
+          ),
+        );
+        run.stopped = true;
+        return;
+      }
+      run.remaining -= run.meter.callCost;
+      errs.push(fieldErrorForReason(at, type, message, c.rule.reason));
     }
   }
+}
+
+/** One validation's state: its errors, cost meter, remaining budget, and whether it stopped. */
+interface Run {
+  readonly errs: FieldError[];
+  readonly meter: CostMeter;
+  remaining: number;
+  stopped: boolean;
 }
 
 /** The old element a list-type=map item correlates with: the one with the same key values. */

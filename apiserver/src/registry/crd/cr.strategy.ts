@@ -1,6 +1,8 @@
 // The strategy of one served version of a custom resource (apiextensions-apiserver's
 // customResourceStrategy): decoding's pruning and defaulting in prepare, then validation of
 // metadata, the version's schema, scale paths, list types, embedded resources and CEL rules.
+// Reads decode as kube's storage codec does: pruning and defaults of the schema of the version
+// the object is stored in (a default added to the CRD later shows on old objects, unwritten).
 // Compiled validators are built on first use and kept for the life of the strategy (which
 // lives as long as the CRD object it was built from).
 
@@ -24,6 +26,11 @@ export interface CustomResourceVersionInfo {
   readonly version: string;
   readonly namespaced: boolean;
   readonly schema: JSONSchemaProps | undefined;
+  /**
+   * Every version's schema by version name: a stored object is decoded with its version's.
+   * Absent: only this version's schema is known.
+   */
+  readonly schemas?: ReadonlyMap<string, JSONSchemaProps | undefined>;
   readonly statusSubresource: boolean;
   readonly scale: ScaleSubresource | undefined;
   /** The CRD is being deleted: no new objects. */
@@ -94,6 +101,8 @@ export function customResourceStrategy(info: CustomResourceVersionInfo): CustomR
   const prepare = (obj: KubeObject): void => {
     pruneAndDefault(obj, info.schema);
   };
+  // Decoded cache entries, kept while the entry lives (kube's watch cache holds decoded objects).
+  const decoded = new WeakMap<KubeObject, KubeObject>();
   return {
     generation: true,
     statusSubresource: info.statusSubresource,
@@ -108,6 +117,18 @@ export function customResourceStrategy(info: CustomResourceVersionInfo): CustomR
     },
     prepareForUpdate(obj) {
       prepare(obj);
+    },
+    decode(obj) {
+      const stored = (obj.apiVersion ?? "").split("/").at(-1) ?? "";
+      const schema = info.schemas?.get(stored) ?? (stored === info.version ? info.schema : undefined);
+      if (schema === undefined) return obj;
+      let out = decoded.get(obj);
+      if (out === undefined) {
+        out = structuredClone(obj);
+        pruneAndDefault(out, schema);
+        decoded.set(obj, out);
+      }
+      return out;
     },
     validate(obj, old) {
       const errs: FieldError[] = [];

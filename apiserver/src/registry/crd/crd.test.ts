@@ -325,6 +325,47 @@ describe("CEL rules", () => {
       'spec: Invalid value: "object": division by zero evaluating rule: self.a / self.b > 0',
     ]);
   });
+  test("rules use the IP, CIDR and format libraries", () => {
+    const s: JSONSchemaProps = {
+      type: "object",
+      properties: {
+        spec: {
+          type: "object",
+          "x-kubernetes-validations": [
+            { rule: "cidr(self.net).containsIP(self.addr)", message: "addr outside net" },
+            {
+              rule: "!format.dns1123Label().validate(self.host).hasValue()",
+              messageExpression: "format.dns1123Label().validate(self.host).value().join(', ')",
+            },
+            { rule: "ip(self.addr).family() == 4" },
+          ],
+          properties: { net: { type: "string" }, addr: { type: "string" }, host: { type: "string" } },
+        },
+      },
+    };
+    const st = customResourceStrategy({
+      group: "g.io",
+      kind: "K",
+      version: "v1",
+      namespaced: false,
+      schema: s,
+      statusSubresource: false,
+      scale: undefined,
+      terminating: false,
+    });
+    const obj = (spec: Record<string, string>): KubeObject => ({
+      apiVersion: "g.io/v1",
+      kind: "K",
+      metadata: { name: "w" },
+      spec,
+    });
+    assert.deepEqual(lines(st.validate!(obj({ net: "10.0.0.0/8", addr: "10.1.2.3", host: "web" }))), []);
+    assert.deepEqual(lines(st.validate!(obj({ net: "10.0.0.0/8", addr: "::ffff:10.1.2.3", host: "Web" }))), [
+      "spec: Invalid value: \"object\": 'no such overload': call arguments did not match a supported operator, function or macro signature for rule: addr outside net",
+      "spec: Invalid value: \"object\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      'spec: Invalid value: "object": IPv4-mapped IPv6 address "::ffff:10.1.2.3" is not allowed evaluating rule: ip(self.addr).family() == 4',
+    ]);
+  });
   test("Kubernetes list, regex and string functions are available", () => {
     const s: JSONSchemaProps = {
       type: "object",
@@ -667,6 +708,56 @@ describe("CustomResourceDefinition validation", () => {
       errs[1]!,
       /x-kubernetes-validations\[1\]\.rule: Invalid value: .*compilation failed: ERROR: <input>:1:\d+:/s,
     );
+  });
+  test("a rule whose estimated cost surely passes 100x the limit is refused; bounded lists are not", () => {
+    const schema = (maxItems?: number): JSONSchemaProps => ({
+      type: "object",
+      properties: {
+        l: {
+          type: "array",
+          ...(maxItems !== undefined ? { maxItems } : {}),
+          items: { type: "string", maxLength: 8 },
+          "x-kubernetes-validations": [
+            { rule: "self.all(x, self.exists_one(y, x == y))" },
+            { rule: "self.all(x, x.size() < 8)" },
+          ],
+        },
+      },
+    });
+    const hint =
+      "(try simplifying the rule(s), or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)";
+    const rule = "spec.validation.openAPIV3Schema.properties[l].x-kubernetes-validations[0].rule";
+    assert.deepEqual(validateCRDCreate(crd({}, schema())), [
+      `${rule}: Forbidden: estimated rule cost exceeds budget by factor of more than 100x ${hint}`,
+      `${rule}: Forbidden: contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema`,
+      `${rule.replace("[0]", "[1]")}: Forbidden: contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema`,
+      `spec.validation.openAPIV3Schema: Forbidden: x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema exceeds budget by factor of more than 100x ${hint}`,
+    ]);
+    assert.deepEqual(validateCRDCreate(crd({}, schema(100))), []);
+  });
+  test("a rule is charged once per element of the unbounded lists above it", () => {
+    const schema = (maxItems?: number): JSONSchemaProps => ({
+      type: "object",
+      properties: {
+        rows: {
+          type: "array",
+          ...(maxItems !== undefined ? { maxItems } : {}),
+          items: {
+            type: "array",
+            maxItems: 100_000,
+            items: { type: "integer" },
+            "x-kubernetes-validations": [{ rule: "self.all(x, x >= 0)" }],
+          },
+        },
+      },
+    });
+    const errs = validateCRDCreate(crd({}, schema()));
+    assert.equal(errs.length, 3, errs.join("\n"));
+    assert.match(
+      errs[0]!,
+      /properties\[rows\]\.items\.x-kubernetes-validations\[0\]\.rule: Forbidden: estimated rule cost/,
+    );
+    assert.deepEqual(validateCRDCreate(crd({}, schema(10))), []);
   });
   test("oldSelf on an uncorrelatable list item is refused; optionalOldSelf needs oldSelf", () => {
     const errs = validateCRDCreate(

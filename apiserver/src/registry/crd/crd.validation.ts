@@ -10,6 +10,7 @@ import { goQuote } from "../validation/field.ts";
 import { isDNS1035Label, isDNS1123Subdomain, crdNameValidator } from "../validation/names.ts";
 import { validateObjectMetaCreate, validateObjectMetaUpdate } from "../validation/object-meta.ts";
 import { compileRules, goRule } from "./cel.ts";
+import { maxElements, mostExpensive, ruleCostError, ruleCostLowerBound, totalCostError } from "./cel-cost.ts";
 import * as e from "./errors.ts";
 import { pruneUnknown } from "./pruning.ts";
 import {
@@ -227,6 +228,15 @@ interface WalkOptions {
   insideResourceMeta: boolean;
   /** Set below a list or map whose elements cannot be correlated between revisions. */
   uncorrelatable?: string | undefined;
+  /** At least how many times per object a rule at this node runs (1 when absent). */
+  cardinality?: number;
+  /** Where the rules' estimated costs add up, for the whole schema's limit (cel-cost.ts). */
+  costs?: RuleCost[];
+}
+
+interface RuleCost {
+  readonly path: FieldPath;
+  readonly cost: number;
 }
 
 interface SchemaErrors {
@@ -312,6 +322,12 @@ function validateCEL(
       );
     }
     const c = compiled[i];
+    if (c !== undefined) {
+      const cost = ruleCostLowerBound(rule.rule ?? "", s, o.cardinality ?? 1);
+      const costError = ruleCostError(cost);
+      if (costError !== undefined) out.cel.push(e.forbidden(p.child("rule"), costError));
+      o.costs?.push({ path: p.child("rule"), cost });
+    }
     if (c?.usesOldSelf === true) {
       if (o.uncorrelatable !== undefined) {
         out.cel.push(
@@ -403,13 +419,14 @@ function validateOpenAPISchema(
       );
     }
     if (isObject(s.additionalProperties)) {
+      const each: WalkOptions = { ...o, cardinality: (o.cardinality ?? 1) * maxElements(s) };
       const sub: WalkOptions = o.insideResourceMeta
         ? {
-            ...o,
+            ...each,
             allowDefaults: false,
             disallowDefaultsReason: "inside additionalProperties applying to object metadata",
           }
-        : o;
+        : each;
       merge(
         validateOpenAPISchema(
           s.additionalProperties,
@@ -441,7 +458,7 @@ function validateOpenAPISchema(
   }
   const items = itemsSchema(s);
   if (items !== undefined) {
-    let sub = o;
+    let sub: WalkOptions = { ...o, cardinality: (o.cardinality ?? 1) * maxElements(s) };
     if (s["x-kubernetes-list-type"] !== "map" && sub.uncorrelatable === undefined)
       sub = { ...sub, uncorrelatable: path.toString() };
     merge(validateOpenAPISchema(items, path.child("items"), sub, false, celEnabled));
@@ -696,13 +713,26 @@ function validateValidation(
     if (defaults.length > 0) errs.push(...defaults);
     else celEnabled = true;
   }
+  const costs: RuleCost[] = [];
   const walked = validateOpenAPISchema(
     schema,
     schemaPath,
-    { allowDefaults: true, disallowDefaultsReason: "", insideResourceMeta: false },
+    { allowDefaults: true, disallowDefaultsReason: "", insideResourceMeta: false, costs },
     true,
     celEnabled,
   );
+  const totalError = totalCostError(costs.reduce((sum, r) => sum + r.cost, 0));
+  if (totalError !== undefined) {
+    for (const r of mostExpensive(costs)) {
+      walked.cel.push(
+        e.forbidden(
+          r.path,
+          "contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema",
+        ),
+      );
+    }
+    walked.cel.push(e.forbidden(schemaPath, totalError));
+  }
   errs.push(...walked.schema, ...walked.cel);
   if (errs.length === 0) {
     const build = compileSchemaValidator(schema).validate({}, path);
