@@ -2,6 +2,7 @@
 
 import { runKubeconfig, runOperator } from "../../../operator/src/index.ts";
 import { runRouter } from "./router.ts";
+import { runApiserver } from "./shard.ts";
 import { runUp } from "./up.ts";
 
 const usage = `Usage: multiplane <command> [flags]
@@ -9,10 +10,13 @@ const usage = `Usage: multiplane <command> [flags]
 Commands:
   up                          everything in one process: embedded storage, root control plane,
                               router, one shard and the operator
-  apiserver                   one apiserver shard
-  router                      the front router: --shard <name>=<url> (repeatable),
-                              --tenant <name>=<uid>[@<shard>] (repeatable), --base-domain,
-                              --data-dir (shared with the shards), --port
+  apiserver                   one apiserver shard: --shard <name> --etcd-endpoints <csv>
+                              [--advertise-url] [--external-url] [--etcd-ca-file --etcd-cert-file
+                              --etcd-key-file] [--shard-lease-duration 10s] and up's flags
+  router                      the front router: --root-url <https://shard>[,<https://shard>…]
+                              (tenants and shards from the root tenant), or static
+                              --shard <name>=<url> and --tenant <name>=<uid>[@<shard>] (repeatable);
+                              --base-domain, --external-url, --data-dir (shared with the shards), --port
   operator                    the Organization/Project reconcilers
   kubeconfig <org>[:<proj>]   print a tenant kubeconfig
 `;
@@ -44,8 +48,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "kubeconfig":
       return runKubeconfig(rest);
     case "apiserver":
-      // This role arrives with the shards work; `up` runs the server today.
-      process.stderr.write(`multiplane ${command}: not available yet in this build; use "multiplane up"\n`);
-      return 2;
+      return runApiserver(rest);
   }
 }

@@ -58,6 +58,8 @@ const context: ControlPlaneReconcileContext = {
   usageWrittenAt: new Map(),
   usageIntervalMs: 5_000,
   now: () => clock,
+  shards: { isLive: (shard) => shard === "local", liveShards: () => ["local"] },
+  serialized: (fn) => fn(),
 };
 
 async function controlPlane(name: string): Promise<ControlPlane> {
@@ -86,7 +88,9 @@ test("status.usage: written once the tenant is active, what it stores, at most o
     "",
     { dryRun: false },
   );
-  // The first reconciles register the tenant (finalizer, then Ready): no instance, no usage.
+  // The first reconciles place the tenant on this shard, then register it (finalizer, then
+  // Ready): no instance, no usage.
+  await reconcileControlPlane(context, "acme");
   await reconcileControlPlane(context, "acme");
   await reconcileControlPlane(context, "acme");
   let cp = await controlPlane("acme");

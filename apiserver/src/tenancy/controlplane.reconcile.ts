@@ -1,12 +1,17 @@
 // The ControlPlane registry's decision for one ControlPlane of the root tenant, level-triggered
-// (one path for create, update and delete):
-// - present: the teardown finalizer is added; the tenant is registered in this shard's
+// (one path for create, update and delete), on one shard of several sharing the root tenant:
+// - placement: a ControlPlane with no status.shard, or whose shard's lease expired, is placed on
+//   the least-loaded live shard (ControlPlanes per shard, ties by name) by the first live shard
+//   by name only, with a compare-and-swap on its resourceVersion (a conflict waits for the next
+//   event); status Pending until that shard serves it. An admin moves a tenant by writing
+//   status.shard. Every shard but the one named drops the tenant (its instance stopped);
+// - present, on this shard: the teardown finalizer is added; the tenant is registered in this shard's
 //   TenantManager as {name, uid: the ControlPlane's UID, policy: its effective policy} (the
 //   same Tenant object while nothing changed, a new one — a rebuilt instance — when it did);
 //   its bootstrap objects are written; then status: Ready, shard, endpoint, observedGeneration,
 //   and usage (objects, storageBytes) when this shard has the tenant's instance started, at most
 //   once per usage interval per tenant (the registry's timer queues tenants whose usage moved);
-// - being deleted: the tenant turns terminating (every request refused, instance stopped), its
+// - being deleted (done by its shard, or by the placer when that shard is dead): the tenant turns terminating (every request refused, instance stopped), its
 //   whole key prefix is deleted, and only when nothing is left the finalizer is removed;
 // - gone: the tenant is unregistered.
 // A project is served only while its organization exists and is not being deleted. Status is
@@ -18,7 +23,7 @@ import { TerminalError, type ReconcileResult } from "../controllers/work-queue.t
 import type { ResourceDef } from "../registry/resources.ts";
 import { GenericStore, nowTimestamp } from "../registry/store.ts";
 import type { Storage } from "../storage/interface.ts";
-import { tenantPrefix } from "../storage/keys.ts";
+import { resourcePrefix, tenantPrefix } from "../storage/keys.ts";
 import {
   controlPlaneGroup,
   controlPlanePlural,
@@ -54,6 +59,10 @@ export interface ControlPlaneReconcileContext {
   /** The least time between two writes of a tenant's status.usage. */
   readonly usageIntervalMs: number;
   readonly now: () => number;
+  /** The shards whose lease lives (this one always). */
+  readonly shards: { isLive(shard: string): boolean; liveShards(): readonly string[] };
+  /** Runs `fn` after every placement before it (placements see each other's writes). */
+  readonly serialized: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export type ControlPlaneUsage = NonNullable<ControlPlaneStatus["usage"]>;
@@ -102,14 +111,21 @@ export async function reconcileControlPlane(
   const def = controlPlaneDef(root);
   const cp = root.cache.get(root.key(def, undefined, name))?.obj as ControlPlane | undefined;
 
-  if (cp === undefined) {
-    ctx.usageWrittenAt.delete(tenantName);
-    if (ctx.managed.delete(tenantName)) await tenants.removeTenant(tenantName);
-    return;
-  }
+  if (cp === undefined) return forget(ctx, tenantName);
   const uid = cp.metadata?.uid ?? "";
   const finalizers = cp.metadata?.finalizers ?? [];
-  if (cp.metadata?.deletionTimestamp !== undefined) return teardown(ctx, def, cp, tenantName);
+  const shard = cp.status?.shard ?? "";
+  const placed = shard !== "" && ctx.shards.isLive(shard);
+  const placer = ctx.shards.liveShards()[0] === ctx.shard;
+  if (cp.metadata?.deletionTimestamp !== undefined) {
+    if (shard === ctx.shard || (!placed && placer)) return teardown(ctx, def, cp, tenantName);
+    return forget(ctx, tenantName);
+  }
+  if (!placed) {
+    await forget(ctx, tenantName);
+    return placer ? place(ctx, def, name) : undefined;
+  }
+  if (shard !== ctx.shard) return forget(ctx, tenantName);
 
   const store = new GenericStore(root, def);
   if (!finalizers.includes(teardownFinalizer)) {
@@ -120,6 +136,7 @@ export async function reconcileControlPlane(
         (current) => {
           const meta = (current.metadata ??= {});
           if (meta.uid !== uid || meta.deletionTimestamp !== undefined) return current;
+          if ((current["status"] as ControlPlaneStatus | undefined)?.shard !== ctx.shard) return current;
           meta.finalizers = [
             ...(meta.finalizers ?? []).filter((f) => f !== teardownFinalizer),
             teardownFinalizer,
@@ -195,6 +212,70 @@ export async function reconcileControlPlane(
   });
   if (usage !== undefined) ctx.usageWrittenAt.set(tenantName, ctx.now());
   return;
+}
+
+/** The tenant is not this shard's (gone, or placed elsewhere): its instance here is stopped. */
+async function forget(ctx: ControlPlaneReconcileContext, tenantName: string): Promise<void> {
+  ctx.usageWrittenAt.delete(tenantName);
+  if (ctx.managed.delete(tenantName)) await ctx.tenants.removeTenant(tenantName);
+}
+
+/**
+ * Places the ControlPlane `name` on the least-loaded live shard (ControlPlanes per shard in the
+ * root tenant's cache; ties by name), one placement at a time, with a compare-and-swap on the
+ * resourceVersion it decided on: a conflict means it changed, and its event brings it back.
+ */
+async function place(ctx: ControlPlaneReconcileContext, def: ResourceDef, name: string): Promise<void> {
+  await ctx.serialized(async () => {
+    await ctx.root.cache.consistent();
+    const cp = ctx.root.cache.get(ctx.root.key(def, undefined, name))?.obj as ControlPlane | undefined;
+    if (cp === undefined || cp.metadata?.deletionTimestamp !== undefined) return;
+    const from = cp.status?.shard ?? "";
+    if (from !== "" && ctx.shards.isLive(from)) return;
+    const live = ctx.shards.liveShards();
+    const load = new Map(live.map((s) => [s, 0]));
+    for (const c of ctx.root.cache.list(
+      resourcePrefix({ uid: ctx.root.tenant.uid }, { group: def.group, resource: def.plural }),
+    )) {
+      const s = (c.obj as ControlPlane).status?.shard;
+      if (s !== undefined && load.has(s)) load.set(s, load.get(s)! + 1);
+    }
+    const [target] = [...load.entries()].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
+    if (target === undefined) return;
+    const to = target[0];
+    const generation = cp.metadata?.generation;
+    const status: ControlPlaneStatus = {
+      ...cp.status,
+      phase: "Pending",
+      shard: to,
+      conditions: [
+        ...(cp.status?.conditions ?? []).filter((c) => c.type !== "Ready"),
+        {
+          type: "Ready",
+          status: "False",
+          reason: "Placed",
+          message:
+            from === "" ? `placed on shard ${to}` : `moved from shard ${from} (lease expired) to ${to}`,
+          lastTransitionTime: nowTimestamp(),
+          ...(generation !== undefined ? { observedGeneration: generation } : {}),
+        },
+      ],
+    };
+    try {
+      await new GenericStore(ctx.root, def).update(
+        "",
+        name,
+        (current) => {
+          current["status"] = status;
+          return current;
+        },
+        { dryRun: false, subresource: "status", expectedRevision: cp.metadata?.resourceVersion ?? "" },
+      );
+      ctx.log.info({ tenant: name, shard: to, from }, "tenant placed");
+    } catch (err) {
+      ignoreGone(err);
+    }
+  });
 }
 
 /** Deletion: refuse requests, stop the instance, wipe the prefix, then let the object go. */
@@ -286,7 +367,10 @@ async function writeStatus(
       cp.metadata?.name ?? "",
       (current) => {
         if (current.metadata?.uid !== cp.metadata?.uid) return current;
-        current["status"] = next(current["status"] as ControlPlaneStatus | undefined);
+        const status = current["status"] as ControlPlaneStatus | undefined;
+        // Placed elsewhere in between (the shard that wipes a dead shard's tenant writes as its own).
+        if ((status?.shard ?? "") !== (cp.status?.shard ?? "")) return current;
+        current["status"] = next(status);
         return current;
       },
       { dryRun: false, subresource: "status" },

@@ -1,10 +1,13 @@
 // The ControlPlane registry of one shard: watches the ControlPlanes in the root tenant's cache
-// and keeps the shard's TenantManager in step (tenants registered, replaced when their policy
-// changes, refused while being deleted, removed when gone), and writes their status. Watch
-// plumbing only; the decisions are in controlplane.reconcile.ts. A change of an organization
-// queues its projects too (their effective policy derives from it). It is also the router's
-// TenantDirectory: each tenant's uid, phase, shard and policy, answered from memory. A timer
-// queues, once per usage interval, the tenants active here whose status.usage is out of date.
+// and keeps the shard's TenantManager in step (tenants placed on this shard registered, replaced
+// when their policy changes, refused while being deleted, removed when gone or placed elsewhere),
+// and writes their status. It also watches the shards' leases (shard-membership.ts): the first
+// live shard by name places new tenants and those of dead shards; a change of the live shards
+// queues every ControlPlane. Watch plumbing only; the decisions are in
+// controlplane.reconcile.ts. A change of an organization queues its projects too (their
+// effective policy derives from it). It is also an in-process TenantDirectory: each tenant's
+// uid, phase, shard and policy, answered from memory. A timer queues, once per usage interval,
+// the tenants active here whose status.usage is out of date.
 
 import type { Logger } from "pino";
 import { logKeys, queueFailureLogger } from "../controllers/log.ts";
@@ -21,14 +24,17 @@ import {
   type ControlPlaneReconcileContext,
 } from "./controlplane.reconcile.ts";
 import { rootTenant, type TenantInstance, type TenantManager } from "./instance.ts";
+import { ShardMembership, shardNamespace, type LeaseObject } from "./shard-membership.ts";
 
 export interface ControlPlaneRegistryOptions {
   readonly tenants: TenantManager;
   readonly storage: Storage;
-  /** The shard's name, written to status.shard (one shard for now). */
+  /** The shard's name: it serves the tenants whose status.shard names it. */
   readonly shard: string;
   /** Where clients reach the tenants: status.endpoint is `<serverURL>/clusters/<tenant>`. */
   readonly serverURL: string;
+  /** This shard's own URL (its lease's), for shardURL; default serverURL. */
+  readonly shardURL?: string;
   readonly log: Logger;
   readonly queue?: WorkQueueOptions;
   /** Delay before re-subscribing when the root tenant's cache failed (default 1 s). */
@@ -39,6 +45,19 @@ export interface ControlPlaneRegistryOptions {
 
 /** status.usage of a tenant is written at most this often by default. */
 export const defaultUsageIntervalMs = 5_000;
+
+/** How often the registry looks for leases that expired (shards that died). */
+const livenessCheckMs = 1_000;
+
+const controlPlanesPrefix = resourcePrefix(
+  { uid: rootTenant.uid },
+  { group: controlPlaneGroup, resource: controlPlanePlural },
+);
+const shardLeasesPrefix = resourcePrefix(
+  { uid: rootTenant.uid },
+  { group: "coordination.k8s.io", resource: "leases" },
+  shardNamespace,
+);
 
 /**
  * Started by `multiplane up` once the root tenant serves the ControlPlane CRD; stopped before
@@ -51,8 +70,15 @@ export class ControlPlaneRegistry implements TenantDirectory {
   private readonly usageWrittenAt = new Map<string, number>();
   private readonly usageIntervalMs: number;
   private usageTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private readonly membership = new ShardMembership();
+  /** The live shards as last seen (sorted names, joined): a change queues every ControlPlane. */
+  private liveShards = "";
+  /** Placements run one at a time, each seeing the ones before it (least-loaded needs it). */
+  private placing: Promise<unknown> = Promise.resolve();
   private root: TenantInstance | undefined;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeLeases: (() => void) | undefined;
   private offClose: (() => void) | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -78,16 +104,29 @@ export class ControlPlaneRegistry implements TenantDirectory {
     const root = await this.opts.tenants.instance(rootTenant);
     if (this.stopped) return;
     this.root = root;
-    const prefix = resourcePrefix(
-      { uid: rootTenant.uid },
-      { group: controlPlaneGroup, resource: controlPlanePlural },
-    );
+    const prefix = controlPlanesPrefix;
     // Subscribed and listed in the same tick: no event is missed.
     this.unsubscribe = root.cache.subscribe(prefix, (events) => {
       for (const e of events) this.queueName(e.object.obj.metadata?.name);
       this.notify();
     });
+    this.unsubscribeLeases = root.cache.subscribe(shardLeasesPrefix, (events) => {
+      let changed = false;
+      for (const e of events) {
+        const lease = e.object.obj as LeaseObject;
+        changed =
+          (e.type === "DELETED" ? this.membership.forget(lease) : this.membership.observe(lease)) || changed;
+      }
+      if (changed) this.notify();
+      this.checkLiveness();
+    });
+    this.membership.reset(root.cache.list(shardLeasesPrefix).map((c) => c.obj as LeaseObject));
+    this.liveShards = this.liveShardNames().join(",");
     for (const c of root.cache.list(prefix)) this.queueName(c.obj.metadata?.name);
+    if (this.livenessTimer === undefined) {
+      this.livenessTimer = setInterval(() => this.checkLiveness(), livenessCheckMs);
+      this.livenessTimer.unref(); // stop() clears it
+    }
     if (this.usageTimer === undefined && this.usageIntervalMs > 0) {
       this.usageTimer = setInterval(() => this.queueStaleUsage(), this.usageIntervalMs);
       this.usageTimer.unref(); // stop() clears it
@@ -95,6 +134,7 @@ export class ControlPlaneRegistry implements TenantDirectory {
     // The root's cache failed (its instance is rebuilt on the next use): start over on the new one.
     this.offClose = root.cache.onClose(() => {
       this.unsubscribe?.();
+      this.unsubscribeLeases?.();
       if (this.stopped) return;
       this.restartTimer = setTimeout(() => {
         this.restartTimer = undefined;
@@ -112,7 +152,10 @@ export class ControlPlaneRegistry implements TenantDirectory {
     clearTimeout(this.restartTimer);
     clearInterval(this.usageTimer);
     this.usageTimer = undefined;
+    clearInterval(this.livenessTimer);
+    this.livenessTimer = undefined;
     this.unsubscribe?.();
+    this.unsubscribeLeases?.();
     this.offClose?.();
     await this.queue.shutdown();
   }
@@ -162,9 +205,27 @@ export class ControlPlaneRegistry implements TenantDirectory {
     };
   }
 
-  /** This shard's URL (one shard for now). */
+  /** A shard's URL: this shard's own, another's from its lease. */
   shardURL(shard: string): string | undefined {
-    return shard === this.opts.shard ? this.opts.serverURL : undefined;
+    return shard === this.opts.shard
+      ? (this.opts.shardURL ?? this.opts.serverURL)
+      : this.membership.url(shard);
+  }
+
+  /** The live shards by name, this one always among them (it runs). */
+  private liveShardNames(): string[] {
+    return [...new Set([...this.membership.liveShards(), this.opts.shard])].sort();
+  }
+
+  /** Queues every ControlPlane when the live shards changed (a shard came, died or left). */
+  private checkLiveness(): void {
+    if (this.stopped || this.root === undefined) return;
+    const live = this.liveShardNames().join(",");
+    if (live === this.liveShards) return;
+    this.opts.log.info({ shards: live, before: this.liveShards }, "live shards changed");
+    this.liveShards = live;
+    for (const c of this.root.cache.list(controlPlanesPrefix)) this.queue.add(c.obj.metadata?.name ?? "");
+    this.notify();
   }
 
   subscribe(onChange: () => void): () => void {
@@ -229,6 +290,15 @@ export class ControlPlaneRegistry implements TenantDirectory {
       usageWrittenAt: this.usageWrittenAt,
       usageIntervalMs: this.usageIntervalMs,
       now: Date.now,
+      shards: {
+        isLive: (shard) => shard === this.opts.shard || this.membership.isLive(shard),
+        liveShards: () => this.liveShardNames(),
+      },
+      serialized: (fn) => {
+        const run = this.placing.then(fn, fn);
+        this.placing = run.catch(() => undefined);
+        return run;
+      },
     };
   }
 }

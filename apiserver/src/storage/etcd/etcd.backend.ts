@@ -3,7 +3,7 @@
 // (a range, a transaction or a delete), issued on etcd3's raw KV client rather than its
 // builders, with a deadline; watches share one stream (etcd.watch.ts).
 
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import {
   Etcd3,
   type IOptions,
@@ -39,7 +39,8 @@ export interface EtcdBackendOptions {
   readonly requestTimeoutMs?: number;
   /** How long watches ride out an unreachable etcd before ending with Unavailable (default 30000 ms). */
   readonly watchRetryLimitMs?: number;
-  // TLS (client certificates) later: etcd3's `credentials`.
+  /** TLS to etcd (https:// endpoints): the CA bundle, and a client certificate and key if etcd asks for one. */
+  readonly tls?: { readonly caPem: string; readonly certPem?: string; readonly keyPem?: string };
 }
 
 const defaultRequestTimeoutMs = 10_000;
@@ -96,6 +97,15 @@ export class EtcdBackend implements Backend {
     this.timeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
     this.client = new Etcd3({
       hosts: [...options.endpoints],
+      ...(options.tls !== undefined
+        ? {
+            credentials: {
+              rootCertificate: Buffer.from(options.tls.caPem),
+              ...(options.tls.certPem !== undefined ? { certChain: Buffer.from(options.tls.certPem) } : {}),
+              ...(options.tls.keyPem !== undefined ? { privateKey: Buffer.from(options.tls.keyPem) } : {}),
+            },
+          }
+        : {}),
       grpcOptions,
       faultHandling: { global: runOnce, host: () => runOnce },
     });
