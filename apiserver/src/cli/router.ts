@@ -2,7 +2,9 @@
 // directory for what it must agree with them on: pki/ (the CA clients trust, the CA of the
 // shards' serving certificates, the requestheader CA that signs its client certificate),
 // jwt/ (the key set that verifies tenant JWTs) and tokens.csv (the bootstrap tokens).
-// Until the ControlPlane registry lands, tenants are static: `root` and every `--tenant`.
+// Tenants and shards come from the root tenant (`--root-url`: a list+watch of ControlPlanes and
+// shard Leases through any shard, router/root-tenant-directory.ts), or, for tests, are static:
+// `root` and every `--tenant` on the `--shard`s.
 
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -16,22 +18,32 @@ import {
   buildRouterAuthenticator,
   ensureRouterPKI,
   isTenantName,
+  RootTenantDirectory,
   startRouter,
   StaticTenantDirectory,
   tenantList,
   type RunningRouter,
+  type TenantDirectory,
 } from "../router/index.ts";
+import { untilSignal } from "./shard.ts";
 
 export interface RouterCommandOptions {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
-  /** Shard name → base URL; the first serves `root` and every tenant placed nowhere else. */
-  readonly shards: ReadonlyMap<string, string>;
+  /** Shards to learn tenants and shards from (any shard serves the root tenant); tried in turn. */
+  readonly rootURLs?: readonly string[];
+  /** Static: shard name → base URL; the first serves `root` and every tenant placed nowhere else. */
+  readonly shards?: ReadonlyMap<string, string>;
   /** Static tenants: name, UID and (optionally) shard. */
-  readonly tenants: readonly (Tenant & { readonly shard?: string })[];
+  readonly tenants?: readonly (Tenant & { readonly shard?: string })[];
   readonly baseDomain?: string;
-  /** The `iss` of tenant JWTs; default the first shard's URL (what `multiplane up` uses on a fixed port). */
+  /** The public URL clients use; the default issuer. */
+  readonly externalURL?: string;
+  /**
+   * The `iss` of tenant JWTs; default the external URL, else the first root URL or shard URL
+   * (what the shards use by default on a fixed port).
+   */
   readonly issuer?: string;
   readonly maxInflight?: number;
   readonly quiet?: boolean;
@@ -56,18 +68,38 @@ export async function router(opts: RouterCommandOptions): Promise<RunningRouter>
   const pki = await ensureRouterPKI(join(dataDir, "pki"), ["127.0.0.1", "localhost", "::1", opts.host]);
   const tokensPath = join(dataDir, "tokens.csv");
   const tokens = existsSync(tokensPath) ? parseTokenFile(await readFile(tokensPath, "utf8")) : new Map();
-  const firstShard = opts.shards.values().next().value;
-  if (firstShard === undefined) throw new Error("multiplane router: at least one --shard is required");
-  const placement = new Map(opts.tenants.flatMap((t) => (t.shard !== undefined ? [[t.name, t.shard]] : [])));
-  for (const [tenant, shard] of placement) {
-    if (!opts.shards.has(shard)) throw new Error(`--tenant ${tenant}: unknown shard "${shard}"`);
+  let directory: TenantDirectory;
+  let firstShard: string;
+  let watched: RootTenantDirectory | undefined;
+  if (opts.rootURLs !== undefined && opts.rootURLs.length > 0) {
+    if (opts.shards !== undefined || opts.tenants !== undefined)
+      throw new Error(
+        "multiplane router: --root-url learns tenants and shards; no --shard or --tenant with it",
+      );
+    [firstShard] = opts.rootURLs as [string];
+    watched = new RootTenantDirectory({
+      rootURLs: opts.rootURLs,
+      caPem: pki.shardCAPem,
+      clientCertificate: pki.client,
+      log,
+    });
+    directory = watched;
+  } else {
+    const shards = opts.shards ?? new Map<string, string>();
+    const first = shards.values().next().value;
+    if (first === undefined)
+      throw new Error("multiplane router: --root-url, or at least one --shard, is required");
+    firstShard = first;
+    const tenants = opts.tenants ?? [];
+    const placement = new Map(tenants.flatMap((t) => (t.shard !== undefined ? [[t.name, t.shard]] : [])));
+    for (const [tenant, shard] of placement) {
+      if (!shards.has(shard)) throw new Error(`--tenant ${tenant}: unknown shard "${shard}"`);
+    }
+    directory = new StaticTenantDirectory(tenantList([rootTenant, ...tenants]), shards, (name) =>
+      placement.get(name),
+    );
   }
-  const directory = new StaticTenantDirectory(
-    tenantList([rootTenant, ...opts.tenants]),
-    opts.shards,
-    (name) => placement.get(name),
-  );
-  return startRouter({
+  const running = await startRouter({
     host: opts.host,
     port: opts.port,
     serving: pki.serving,
@@ -76,7 +108,7 @@ export async function router(opts: RouterCommandOptions): Promise<RunningRouter>
     authenticator: buildRouterAuthenticator({
       tokens,
       issuer: {
-        url: opts.issuer ?? new URL(firstShard).origin,
+        url: opts.issuer ?? opts.externalURL ?? new URL(firstShard).origin,
         keys: await JwtKeySet.load(join(dataDir, "jwt")),
       },
       clientCAs: parsePemBundle(pki.caPem),
@@ -84,8 +116,19 @@ export async function router(opts: RouterCommandOptions): Promise<RunningRouter>
     upstream: { caPem: pki.shardCAPem, clientCertificate: pki.client },
     ...(opts.baseDomain !== undefined ? { baseDomain: opts.baseDomain } : {}),
     ...(opts.maxInflight !== undefined ? { fairness: { maxInflight: opts.maxInflight } } : {}),
+    ...(watched !== undefined ? { ready: () => watched.ready } : {}),
     log,
   });
+  if (watched === undefined) return running;
+  // Serving (not ready) while the first lists arrive; the watches retry until a shard answers.
+  void watched.start();
+  return {
+    ...running,
+    close: async () => {
+      await running.close();
+      await watched.stop();
+    },
+  };
 }
 
 export async function runRouter(argv: readonly string[]): Promise<number> {
@@ -95,31 +138,40 @@ export async function runRouter(argv: readonly string[]): Promise<number> {
       "data-dir": { type: "string", default: ".multiplane" },
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "8443" },
-      shard: { type: "string", multiple: true, default: [] },
-      tenant: { type: "string", multiple: true, default: [] },
+      "root-url": { type: "string" },
+      shard: { type: "string", multiple: true },
+      tenant: { type: "string", multiple: true },
       "base-domain": { type: "string" },
+      "external-url": { type: "string" },
       "service-account-issuer": { type: "string" },
       "max-requests-inflight": { type: "string" },
     },
   });
   let running: RunningRouter;
   try {
-    const shards = new Map(pairs("shard", values.shard));
-    for (const [name, url] of shards) {
+    const shards = values.shard === undefined ? undefined : new Map(pairs("shard", values.shard));
+    for (const [name, url] of shards ?? []) {
       if (!/^https:\/\//.test(url)) throw new Error(`--shard ${name}=${url}: the shard URL must be https://`);
     }
-    const tenants = pairs("tenant", values.tenant).map(([name, rest]) => {
+    const tenants = values.tenant?.map((flag) => {
+      const [[name, rest]] = pairs("tenant", [flag]) as [[string, string]];
       const [uid, shard] = rest.split("@") as [string, string | undefined];
       if (!isTenantName(name)) throw new Error(`--tenant ${name}: not a tenant name (org or org:project)`);
       return { name, uid, ...(shard !== undefined ? { shard } : {}) };
     });
+    const rootURLs = values["root-url"]?.split(",");
+    for (const url of [...(rootURLs ?? []), ...(values["external-url"] ?? [])]) {
+      if (!/^https:\/\/[^/]+$/.test(url)) throw new Error(`${url}: expected https://host:port`);
+    }
     running = await router({
       dataDir: values["data-dir"],
       host: values.host,
       port: Number(values.port),
-      shards,
-      tenants,
+      ...(rootURLs !== undefined ? { rootURLs } : {}),
+      ...(shards !== undefined ? { shards } : {}),
+      ...(tenants !== undefined ? { tenants } : {}),
       ...(values["base-domain"] !== undefined ? { baseDomain: values["base-domain"] } : {}),
+      ...(values["external-url"] !== undefined ? { externalURL: values["external-url"] } : {}),
       ...(values["service-account-issuer"] !== undefined ? { issuer: values["service-account-issuer"] } : {}),
       ...(values["max-requests-inflight"] !== undefined
         ? { maxInflight: Number(values["max-requests-inflight"]) }
@@ -130,14 +182,6 @@ export async function runRouter(argv: readonly string[]): Promise<number> {
     return 2;
   }
   process.stdout.write(`Multiplane router is serving at ${running.url}\n`);
-  await new Promise<void>((resolveStop) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      running.close().then(resolveStop, resolveStop);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await untilSignal(() => running.close());
   return 0;
 }

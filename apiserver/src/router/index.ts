@@ -7,6 +7,8 @@
 //   authentication    the pipeline's authenticators the router can run
 //   fairness          per-tenant in-flight limit and queue
 //   router-pki        the router's client certificate (requestheader CA) and serving pair
+//   root-watch        list+watch of a root tenant resource through a shard, as the router
+//   root-tenant-directory  the directory from ControlPlanes and shard Leases (multi-process)
 //   router            the HTTPS server that ties them together
 
 export * from "./tenant-directory.ts";
@@ -15,4 +17,6 @@ export * from "./forward-headers.ts";
 export * from "./authentication.ts";
 export * from "./fairness.ts";
 export * from "./router-pki.ts";
+export * from "./root-watch.ts";
+export * from "./root-tenant-directory.ts";
 export * from "./router.ts";

@@ -1,4 +1,5 @@
-// The front router: one HTTPS listener in front of the shards. For each request, in order:
+// The front router: one HTTPS listener in front of the shards. /livez and /readyz are its own
+// (ready once its directory is). For each other request, in order:
 //   1. route: the tenant from the path or host (tenant-route.ts), 400/404 for bad ones;
 //   2. tenant: looked up in the directory; 404 unknown, 503 + Retry-After while Pending,
 //      503 without Retry-After while Terminating (client-go retries only with Retry-After, and
@@ -43,6 +44,8 @@ export interface RouterOptions {
   /** Tenants by host `<org>[.<project>].<baseDomain>`; absent: by path only. */
   readonly baseDomain?: string;
   readonly fairness?: FairnessOptions;
+  /** Whether the router is ready (its /readyz): e.g. its directory listed the tenants. Default always. */
+  readonly ready?: () => boolean;
   readonly log: Logger;
 }
 
@@ -82,6 +85,12 @@ function isLongRunning(method: string, path: string, search: string): boolean {
   if (info.subresource === "log" && (query.get("follow") === "true" || query.get("follow") === "1"))
     return true;
   return ["exec", "attach", "portforward", "proxy"].includes(info.subresource);
+}
+
+/** The router's own health endpoints (anonymous): "/livez" and "/readyz", query aside. */
+function healthCheck(url: string): "livez" | "readyz" | undefined {
+  const path = url.split("?", 1)[0];
+  return path === "/livez" ? "livez" : path === "/readyz" ? "readyz" : undefined;
 }
 
 /** Whether the tenant can be served now; the Status to answer otherwise. */
@@ -182,6 +191,17 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     });
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const health = healthCheck(req.url ?? "/");
+    if (health !== undefined) {
+      const ok = health === "livez" || (opts.ready?.() ?? true);
+      res.writeHead(ok ? 200 : 500, {
+        "Content-Type": "text/plain; charset=utf-8",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache, private",
+      });
+      res.end(ok ? "ok" : "[-]tenant-directory failed: not listed yet\nreadyz check failed\n");
+      return;
+    }
     const route = routeRequest(req.url ?? "/", req.headers.host, opts.baseDomain);
     const tenant = opts.directory.lookup(route.tenant);
     if (tenant === undefined) throw tenantNotFound(route.tenant);
