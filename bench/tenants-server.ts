@@ -170,7 +170,7 @@ process.on("disconnect", stop);
 
 send({
   type: "ready",
-  shardURL: mp.url,
+  shardURL: mp.shardURL,
   routerURL: router.url,
   caPem: pki.caPem,
   token: adminToken,

@@ -418,12 +418,13 @@ describe("RBAC through kubectl", () => {
   });
 });
 
-/** An HTTPS request to the server with optional client certificate and headers. */
+/** An HTTPS request to the server (the router; `base` another) with optional client certificate and headers. */
 async function rawRequest(
   path: string,
-  opts: { headers?: Record<string, string>; cert?: { certPem: string; keyPem: string } } = {},
+  opts: { headers?: Record<string, string>; cert?: { certPem: string; keyPem: string }; base?: string } = {},
 ): Promise<RawResponse> {
-  return raw(mp.url, await readFile(join(mp.dataDir, "pki", "ca.crt"), "utf8"), path, opts);
+  const { base = mp.url, ...rest } = opts;
+  return raw(base, await readFile(join(mp.dataDir, "pki", "ca.crt"), "utf8"), path, rest);
 }
 
 async function pkiPair(name: string): Promise<{ certPem: string; keyPem: string }> {
@@ -561,11 +562,14 @@ describe("authentication through kubectl", () => {
   });
 
   test("X-Remote-User is ignored unless it comes over mTLS with the router's certificate", async () => {
+    // At the shard itself (behind `up`'s router, which drops these headers from clients).
+    const shard = mp.shardURL;
     const spoof = { "X-Remote-User": "admin", "X-Remote-Group": "system:masters" };
     // No credential but the headers: unauthorized.
-    assert.equal((await rawRequest("/api/v1/namespaces", { headers: spoof })).status, 401);
+    assert.equal((await rawRequest("/api/v1/namespaces", { base: shard, headers: spoof })).status, 401);
     // A valid token plus the headers: the token's user, never the header's.
     const asBob = await rawRequest("/api/v1/namespaces", {
+      base: shard,
       headers: { ...spoof, Authorization: `Bearer ${bob.token}` },
     });
     assert.equal(asBob.status, 403);
@@ -576,6 +580,7 @@ describe("authentication through kubectl", () => {
       usage: "client",
     });
     const r1 = await rawRequest("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      base: shard,
       headers: spoof,
       cert: notRouter,
     });
@@ -585,13 +590,16 @@ describe("authentication through kubectl", () => {
       commonName: "someone-else",
       usage: "client",
     });
-    assert.equal((await rawRequest("/api/v1/namespaces", { headers: spoof, cert: wrongName })).status, 401);
+    assert.equal(
+      (await rawRequest("/api/v1/namespaces", { base: shard, headers: spoof, cert: wrongName })).status,
+      401,
+    );
     // The router's certificate: the headers name the user.
     const router = await issueCertificate(await pkiPair("requestheader-ca"), {
       commonName: "multiplane-router",
       usage: "client",
     });
-    const ok = await rawRequest("/api/v1/namespaces", { headers: spoof, cert: router });
+    const ok = await rawRequest("/api/v1/namespaces", { base: shard, headers: spoof, cert: router });
     assert.equal(ok.status, 200);
   });
 

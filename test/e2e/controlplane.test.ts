@@ -158,7 +158,7 @@ describe("ControlPlanes", () => {
       shard: "local",
       policy: {},
     });
-    assert.equal(mp.registry.shardURL("local"), mp.url);
+    assert.equal(mp.registry.shardURL("local"), mp.shardURL);
     assert.equal(mp.registry.lookup("nope"), undefined);
     assert.equal(mp.registry.lookup("acme.web"), undefined);
 
@@ -326,17 +326,35 @@ describe("ControlPlanes", () => {
     assert.ok(!mp.tenants.activeTenants().includes("acme"));
     assert.equal(mp.registry.lookup("acme")?.phase, "Terminating");
 
+    // The router refuses it (503, no Retry-After); the shard behind it as kube's NamespaceLifecycle.
     const write = await outcome(["create", "configmap", "late", "-n", "default"], { tenant: "acme" });
     assert.equal(write.ok, false);
+    assert.match(write.stderr, /tenant "acme" is being deleted/);
+    const atShard = await rawRequest(
+      mp.shardURL,
+      caPem,
+      "/clusters/acme/api/v1/namespaces/default/configmaps",
+      {
+        method: "POST",
+        headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "late" } }),
+      },
+    );
+    assert.equal(atShard.status, 403);
     assert.match(
-      write.stderr,
+      atShard.body,
       /configmaps is forbidden: unable to create new content in tenant acme because it is being terminated/,
     );
-    const read = await rawRequest(mp.url, caPem, "/clusters/acme/api/v1/namespaces", {
+    const read = await rawRequest(mp.shardURL, caPem, "/clusters/acme/api/v1/namespaces", {
       headers: { Authorization: `Bearer ${adminToken}` },
     });
     assert.equal(read.status, 403);
     assert.match(read.body, /tenant acme is being terminated/);
+    const routed = await rawRequest(mp.url, caPem, "/clusters/acme/api/v1/namespaces", {
+      headers: { Authorization: `Bearer ${adminToken}` },
+    });
+    assert.equal(routed.status, 503);
+    assert.equal(routed.headers["retry-after"], undefined);
     // Refused requests build nothing: the prefix stays empty and no instance appears.
     assert.equal((await mp.storage.list(tenantPrefix({ uid: acmeUID }))).items.length, 0);
     assert.ok(!mp.tenants.activeTenants().includes("acme"));

@@ -52,7 +52,7 @@ before(async () => {
   issuer = { url: "https://multiplane.local", keys: await JwtKeySet.load(join(mp.dataDir, "jwt")) };
   const tokens = parseTokenFile(await readFile(join(mp.dataDir, "tokens.csv"), "utf8"));
   adminToken = [...tokens.entries()].find(([, u]) => u.name === "admin")![0];
-  directory = new StaticTenantDirectory(mp.tenants, { name: "shard-0", url: mp.url });
+  directory = new StaticTenantDirectory(mp.tenants, { name: "shard-0", url: mp.shardURL });
   router = await startRouter({
     host: "127.0.0.1",
     port: 0,

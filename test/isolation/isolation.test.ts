@@ -73,7 +73,7 @@ interface SendOptions {
 
 /** A request with the path sent byte for byte (no URL normalization), to the router or the shard. */
 function send(to: "router" | "shard", path: string, opts: SendOptions = {}): Promise<Raw> {
-  const port = to === "router" ? router.port : Number(new URL(mp.url).port);
+  const port = to === "router" ? router.port : Number(new URL(mp.shardURL).port);
   return new Promise((resolve, reject) => {
     const options: RequestOptions = {
       host: "127.0.0.1",

@@ -75,14 +75,17 @@ export interface ShardOptions {
 }
 
 /** The issuer when none is given and the port is chosen at listen time. */
-const defaultIssuer = "https://multiplane.local";
+export const defaultIssuer = "https://multiplane.local";
 
 /** The client certificate CNs the router may present (kube's --requestheader-allowed-names). */
 export const requestHeaderAllowedNames = [routerCommonName];
 
-const hostPort = (host: string, port: number): string => `${host.includes(":") ? `[${host}]` : host}:${port}`;
+export const hostPort = (host: string, port: number): string =>
+  `${host.includes(":") ? `[${host}]` : host}:${port}`;
 
 export interface RunningShard {
+  /** The shard's name. */
+  readonly name: string;
   /** The URL the shard listens at. */
   readonly url: string;
   /** The URL its lease announces. */
@@ -101,7 +104,7 @@ export interface RunningShard {
 }
 
 /** The admin token file: created once with a random token for `admin` in system:masters. */
-async function ensureTokenFile(path: string): Promise<string> {
+export async function ensureTokenFile(path: string): Promise<string> {
   if (!existsSync(path)) {
     const token = randomBytes(24).toString("base64url");
     await writeFile(path, `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
@@ -233,6 +236,7 @@ export async function startShard(opts: ShardOptions): Promise<RunningShard> {
     log.info({ url: server.url, advertiseURL }, "shard is up");
     const running = { server, lease, registry };
     return {
+      name: opts.shard,
       url: server.url,
       advertiseURL,
       tenants,

@@ -1,17 +1,39 @@
-// `multiplane up`: everything in one process for a laptop or CI — one shard (shard.ts: storage,
-// embedded by default or etcd, the root control plane with the platform's CRDs from crds/, its
-// API server and the ControlPlane registry that serves a tenant per ControlPlane), an admin
-// kubeconfig, and the Organization/Project operator against it.
+// `multiplane up`: everything in one process for a laptop or CI — the front router on the public
+// port, in front of one shard on 127.0.0.1 and an ephemeral port (shard.ts: storage, embedded by
+// default or etcd, the root control plane with the platform's CRDs from crds/, its API server
+// and the ControlPlane registry that serves a tenant per ControlPlane, which is also the
+// router's directory here) — an admin kubeconfig that names the router, and the
+// Organization/Project operator against it.
 
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import pino from "pino";
+import { JwtKeySet, parsePemBundle } from "../authn/index.ts";
+import { parseTokenFile } from "../authn/token-file.authenticator.ts";
+import {
+  buildRouterAuthenticator,
+  ensureRouterPKI,
+  startRouter,
+  StaticTenantDirectory,
+  type TenantDirectory,
+} from "../router/index.ts";
 import { buildKubeconfig } from "../server/kubeconfig.ts";
 import type { Storage } from "../storage/interface.ts";
 import type { ControlPlaneRegistry } from "../tenancy/controlplane.registry.ts";
 import type { TenantManager } from "../tenancy/instance.ts";
 import { startInProcessOperator } from "../../../operator/src/operator.ts";
-import { shardFlags, shardOptionsOf, startShard, untilSignal, type ShardOptions } from "./shard.ts";
+import {
+  defaultIssuer,
+  ensureTokenFile,
+  hostPort,
+  shardFlags,
+  shardOptionsOf,
+  startShard,
+  untilSignal,
+  type RunningShard,
+  type ShardOptions,
+} from "./shard.ts";
 
 export { parseDurationMs, requestHeaderAllowedNames } from "./shard.ts";
 
@@ -23,7 +45,10 @@ export type UpOptions = Omit<ShardOptions, "shard" | "advertiseURL" | "externalU
 };
 
 export interface Multiplane {
+  /** The public URL: the router's. */
   readonly url: string;
+  /** The shard's own URL (behind the router; tests of the shard itself use it). */
+  readonly shardURL: string;
   readonly kubeconfigPath: string;
   readonly tenants: TenantManager;
   /** Keeps `tenants` in step with the root tenant's ControlPlanes. */
@@ -34,18 +59,60 @@ export interface Multiplane {
 
 export async function up(opts: UpOptions): Promise<Multiplane> {
   const { operator: runOperator, ...shardOpts } = opts;
-  const shard = await startShard({ ...shardOpts, shard: opts.shard ?? "local" });
-  const [adminToken] = [...shard.tokens.entries()].find(([, u]) => u.groups.includes("system:masters")) ?? [];
   const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const log = pino(
+    { level: opts.quiet ? "warn" : "info", redact: ["req.headers.authorization", "token"] },
+    pino.destination(2),
+  ).child({ component: "router" });
+  const pki = await ensureRouterPKI(join(dataDir, "pki"), ["127.0.0.1", "localhost", "::1", opts.host]);
+  const tokens = parseTokenFile(await ensureTokenFile(join(dataDir, "tokens.csv")));
+  const issuer =
+    opts.serviceAccountIssuer ??
+    (opts.port === 0 ? defaultIssuer : `https://${hostPort(opts.host, opts.port)}`);
+  // The router listens first (its URL is the tenants' endpoint); it answers from the shard's
+  // registry once the shard is up, and is not ready before. Tenants registered in the shard's
+  // TenantManager without a ControlPlane (embedders' and tests' addTenant) are Ready on it.
+  let shard: RunningShard | undefined;
+  let unmanaged: StaticTenantDirectory | undefined;
+  const directory: TenantDirectory = {
+    lookup: (name) => shard?.registry.lookup(name) ?? unmanaged?.lookup(name),
+    shardURL: (name) => shard?.registry.shardURL(name),
+  };
+  const router = await startRouter({
+    host: opts.host,
+    port: opts.port,
+    serving: pki.serving,
+    clientCAPem: pki.caPem,
+    directory,
+    authenticator: buildRouterAuthenticator({
+      tokens,
+      issuer: { url: issuer, keys: await JwtKeySet.load(join(dataDir, "jwt")) },
+      clientCAs: parsePemBundle(pki.caPem),
+    }),
+    upstream: { caPem: pki.shardCAPem, clientCertificate: pki.client },
+    ready: () => shard !== undefined,
+    log,
+  });
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   let operator: { stop(): Promise<void> } = { stop: () => Promise.resolve() };
   try {
+    shard = await startShard({
+      ...shardOpts,
+      host: "127.0.0.1",
+      port: 0,
+      shard: opts.shard ?? "local",
+      serviceAccountIssuer: issuer,
+      externalURL: router.url,
+    });
+    unmanaged = new StaticTenantDirectory(shard.tenants, { name: shard.name, url: shard.url });
+    const [adminToken] = [...tokens.entries()].find(([, u]) => u.groups.includes("system:masters")) ?? [];
     await writeFile(
       kubeconfigPath,
       buildKubeconfig({
         name: "multiplane",
-        server: shard.url,
-        caPem: shard.pki.ca.certPem,
+        server: router.url,
+        caPem: pki.caPem,
         token: adminToken ?? "",
         user: "admin",
       }),
@@ -53,26 +120,27 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
     );
     // The operator, in process, against this root (host and Multiplane alike) as the admin.
     if (runOperator !== false)
-      operator = await startInProcessOperator({
-        kubeconfigPath,
-        dataDir,
-        issuer: shard.issuer,
-        log: shard.log,
-      });
+      operator = await startInProcessOperator({ kubeconfigPath, dataDir, issuer: shard.issuer, log });
   } catch (err) {
-    await shard.stop();
+    await router.close();
+    await shard?.stop();
     throw err;
   }
-  shard.log.info({ url: shard.url, kubeconfig: kubeconfigPath }, "multiplane is up");
+  log.info({ url: router.url, shard: shard.url, kubeconfig: kubeconfigPath }, "multiplane is up");
+  const running = shard;
   return {
-    url: shard.url,
+    url: router.url,
+    shardURL: running.url,
     kubeconfigPath,
-    tenants: shard.tenants,
-    registry: shard.registry,
-    storage: shard.storage,
+    tenants: running.tenants,
+    registry: running.registry,
+    storage: running.storage,
+    // The shard first: it ends open watches cleanly (kube's shutdown), and the router passes
+    // the clean end on to the clients, which re-watch.
     stop: async () => {
       await operator.stop();
-      await shard.stop();
+      await running.stop();
+      await router.close();
     },
   };
 }
