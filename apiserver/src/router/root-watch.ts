@@ -208,7 +208,7 @@ export class RootWatch {
           onData();
         }
       });
-      res.on("end", () => resolve(last));
+      res.on("end", () => (failed !== undefined ? reject(failed) : resolve(last)));
       res.on("close", () => {
         if (failed !== undefined) reject(failed);
         else if (!res.complete) reject(new Error("watch connection closed"));
