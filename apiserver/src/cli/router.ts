@@ -73,9 +73,7 @@ export async function router(opts: RouterCommandOptions): Promise<RunningRouter>
   let watched: RootTenantDirectory | undefined;
   if (opts.rootURLs !== undefined && opts.rootURLs.length > 0) {
     if (opts.shards !== undefined || opts.tenants !== undefined)
-      throw new Error(
-        "multiplane router: --root-url learns tenants and shards; no --shard or --tenant with it",
-      );
+      throw new Error("--root-url learns tenants and shards; no --shard or --tenant with it");
     [firstShard] = opts.rootURLs as [string];
     watched = new RootTenantDirectory({
       rootURLs: opts.rootURLs,
@@ -87,8 +85,7 @@ export async function router(opts: RouterCommandOptions): Promise<RunningRouter>
   } else {
     const shards = opts.shards ?? new Map<string, string>();
     const first = shards.values().next().value;
-    if (first === undefined)
-      throw new Error("multiplane router: --root-url, or at least one --shard, is required");
+    if (first === undefined) throw new Error("--root-url, or at least one --shard, is required");
     firstShard = first;
     const tenants = opts.tenants ?? [];
     const placement = new Map(tenants.flatMap((t) => (t.shard !== undefined ? [[t.name, t.shard]] : [])));
