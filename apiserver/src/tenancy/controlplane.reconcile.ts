@@ -5,14 +5,15 @@
 //   by name only, with a compare-and-swap on its resourceVersion (a conflict waits for the next
 //   event); status Pending until that shard serves it. An admin moves a tenant by writing
 //   status.shard. Every shard but the one named drops the tenant (its instance stopped);
-// - present, on this shard: the teardown finalizer is added; the tenant is registered in this shard's
-//   TenantManager as {name, uid: the ControlPlane's UID, policy: its effective policy} (the
+// - present, on this shard: the teardown finalizer is added; the tenant is registered in this
+//   shard's TenantManager as {name, uid: the ControlPlane's UID, policy: its effective policy} (the
 //   same Tenant object while nothing changed, a new one — a rebuilt instance — when it did);
 //   its bootstrap objects are written; then status: Ready, shard, endpoint, observedGeneration,
 //   and usage (objects, storageBytes) when this shard has the tenant's instance started, at most
 //   once per usage interval per tenant (the registry's timer queues tenants whose usage moved);
-// - being deleted (done by its shard, or by the placer when that shard is dead): the tenant turns terminating (every request refused, instance stopped), its
-//   whole key prefix is deleted, and only when nothing is left the finalizer is removed;
+// - being deleted (done by its shard, or by the placer when that shard is dead): the tenant
+//   turns terminating (every request refused, instance stopped), its whole key prefix is
+//   deleted, and only when nothing is left the finalizer is removed;
 // - gone: the tenant is unregistered.
 // A project is served only while its organization exists and is not being deleted. Status is
 // written last.
