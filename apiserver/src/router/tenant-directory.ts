@@ -1,6 +1,8 @@
-// Where the router learns tenants: the TenantDirectory interface the ControlPlane registry
-// implements (a watch on the root tenant's ControlPlanes), and a static implementation for
-// tests and `multiplane up` that puts every tenant of a TenantManager on one shard, Ready.
+// Where the router learns tenants: the TenantDirectory interface, implemented by the
+// ControlPlane registry in process (`multiplane up`), by RootTenantDirectory from a watch of the
+// root tenant (`multiplane router --root-url`), and by a static implementation for tests (and
+// `up`'s tenants registered without a ControlPlane) that puts every tenant of a TenantManager on
+// one shard, Ready.
 
 import type { Tenant } from "../tenancy/instance.ts";
 import type { TenantPolicy } from "../tenancy/policy.ts";
