@@ -4,36 +4,15 @@
 // alone otherwise (no write, so no event storm and no resourceVersion churn).
 
 import { isDeepStrictEqual } from "node:util";
+import type { KubeObject } from "../../../apiserver/src/registry/printers.ts";
+import type { ControlPlaneCondition } from "../../../apiserver/src/tenancy/controlplane.types.ts";
 import type { ApiClient } from "./api.client.ts";
 
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  finalizers?: string[];
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+/** An object as the API serves it (the apiserver's own shape: metadata typed, the rest unknown). */
+export type KubeObj = KubeObject;
 
-export interface KubeObj {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: ObjectMeta;
-  [field: string]: unknown;
-}
-
-export interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+/** A metav1.Condition, as the ControlPlane status the apiserver writes holds it. */
+export type Condition = ControlPlaneCondition;
 
 /** An RBAC subject as rbac.authorization.k8s.io/v1 writes it. */
 export interface Subject {
