@@ -8,7 +8,7 @@ import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { JwtIssuer } from "../../apiserver/src/authn/jwt-keys.ts";
-import { buildContext } from "./context.ts";
+import { buildContext, type ContextOptions } from "./context.ts";
 import { reconcileOrganization, reconcileProject } from "./controllers/index.ts";
 import {
   managedBy,
@@ -22,6 +22,7 @@ import { paths } from "./kube/objects.ts";
 import {
   Controller,
   EventRecorder,
+  type ControllerOptions,
   Informer,
   LeaderElector,
   OperatorMetrics,
@@ -29,18 +30,8 @@ import {
   type MetricsServer,
 } from "./runtime/index.ts";
 
-export interface OperatorOptions {
-  /** Where Organizations, Projects, their namespaces and Secrets live. */
-  readonly host: KubeConfig;
-  /** Multiplane's root control plane. */
-  readonly multiplane: KubeConfig;
-  /** Holds jwt/, the keys tenant tokens are signed with. */
-  readonly dataDir: string;
-  /** The issuer of tenant tokens (in process: the server's); discovered from the root otherwise. */
-  readonly issuer?: JwtIssuer;
-  readonly routerURL?: string;
-  readonly caPem?: string;
-  readonly kubeconfigTtlSeconds?: number;
+/** The reconcilers' inputs (see ContextOptions; in process, the issuer is the server's) and the runtime's. */
+export interface OperatorOptions extends Omit<ContextOptions, "events"> {
   /** Campaign for a coordination.k8s.io/v1 Lease in `leaseNamespace` of the host before working. */
   readonly leaderElect?: boolean;
   readonly leaseNamespace?: string;
@@ -49,7 +40,6 @@ export interface OperatorOptions {
   readonly metricsPort?: number;
   /** Keys each controller reconciles at once (default 8). */
   readonly concurrency?: number;
-  readonly log: Logger;
 }
 
 export interface RunningOperator {
@@ -92,32 +82,27 @@ async function startControllers(
     labelSelector: selector,
     log,
   });
-  const concurrency = opts.concurrency ?? 8;
-  const orgController = new Controller({
-    name: "organization",
-    reconcile: (key) => reconcileOrganization(ctx, key),
-    concurrency,
-    metrics,
-    log,
-  })
-    .watch(organizations)
-    .watch(controlPlanes, (cp) => ownerKeys(cp, "organization"))
-    .watch(secrets, (s) => ownerKeys(s, "organization"))
+  /** A controller of `kind`'s objects, woken by their own informer and by what is made for them. */
+  const tenantController = (
+    kind: "organization" | "project",
+    reconcile: ControllerOptions["reconcile"],
+    own: Informer<KubernetesObject>,
+  ): Controller =>
+    new Controller({ name: kind, reconcile, concurrency: opts.concurrency ?? 8, metrics, log })
+      .watch(own)
+      .watch(controlPlanes, (cp) => ownerKeys(cp, kind))
+      .watch(secrets, (s) => ownerKeys(s, kind));
+  const orgController = tenantController(
+    "organization",
+    (key) => reconcileOrganization(ctx, key),
+    organizations,
+  )
     // An organization being deleted waits for its projects to go: each one going wakes it.
     .watch(projects, (p) => {
       const ns = p.metadata?.namespace ?? "";
       return p.metadata?.deletionTimestamp !== undefined && ns.startsWith("org-") ? [ns.slice(4)] : [];
     });
-  const projectController = new Controller({
-    name: "project",
-    reconcile: (key) => reconcileProject(ctx, key),
-    concurrency,
-    metrics,
-    log,
-  })
-    .watch(projects)
-    .watch(controlPlanes, (cp) => ownerKeys(cp, "project"))
-    .watch(secrets, (s) => ownerKeys(s, "project"))
+  const projectController = tenantController("project", (key) => reconcileProject(ctx, key), projects)
     // A project inherits its organization's owners and waits for it to exist.
     .watch(organizations, (org) => {
       const ns = organizationNamespace(org.metadata?.name ?? "");
@@ -165,17 +150,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     event: (obj, type, reason, message) =>
       recorder.event(obj as unknown as KubernetesObject, type, reason, message),
   };
-  const ctx = await buildContext({
-    host: opts.host,
-    multiplane: opts.multiplane,
-    dataDir: opts.dataDir,
-    ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
-    ...(opts.routerURL !== undefined ? { routerURL: opts.routerURL } : {}),
-    ...(opts.caPem !== undefined ? { caPem: opts.caPem } : {}),
-    ...(opts.kubeconfigTtlSeconds !== undefined ? { kubeconfigTtlSeconds: opts.kubeconfigTtlSeconds } : {}),
-    events,
-    log,
-  });
+  const ctx = await buildContext({ ...opts, events, log });
   const metrics = new OperatorMetrics();
   let metricsServer: MetricsServer | undefined;
   if (opts.metricsPort !== undefined) metricsServer = await serveMetrics(metrics.registry, opts.metricsPort);
