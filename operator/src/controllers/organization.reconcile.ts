@@ -11,16 +11,11 @@ import { ensureObject, paths, timestamp, type KubeObj } from "../kube/objects.ts
 import { StatusBuilder } from "./tenant-status.ts";
 import {
   addFinalizer,
-  controlPlaneReadiness,
-  ensureControlPlane,
-  ensureKubeconfigSecret,
-  ensureTenantOwners,
   organizationNamespace,
   ownerSubjects,
   removeFinalizer,
   targetLabels,
   teardownTenant,
-  tenantServer,
   tenantTarget,
   writeStatus,
   type OperatorContext,
@@ -28,6 +23,7 @@ import {
   type TenantStatus,
   type TenantTarget,
 } from "./tenant-access.ts";
+import { ensureHostRole, serveTenant, waitMs } from "./tenant-reconcile.ts";
 
 export const organizationFinalizer = "tenancy.multiplane.dev/organization";
 
@@ -38,9 +34,6 @@ export interface Organization extends KubeObj {
   spec?: { displayName?: string; owners?: unknown[]; policy?: unknown };
   status?: TenantStatus;
 }
-
-/** How long to wait before looking again at something another process is doing. */
-const waitMs = 2_000;
 
 /** Reconciles the Organization `name`. Throws to be retried with backoff. */
 export async function reconcileOrganization(ctx: OperatorContext, name: string): Promise<ReconcileResult> {
@@ -72,80 +65,26 @@ export async function reconcileOrganization(ctx: OperatorContext, name: string):
   }
   await ensureOwnerAccess(ctx, t);
 
-  const { cp, outcome } = await ensureControlPlane(ctx, t);
-  if (outcome !== "unchanged")
-    ctx.events.event(
-      org,
-      "Normal",
-      outcome === "created" ? "ControlPlaneCreated" : "ControlPlaneUpdated",
-      `ControlPlane ${t.controlPlaneName} ${outcome}`,
-    );
-  const readiness = controlPlaneReadiness(cp);
-  if (!readiness.ready) {
-    status.notReady("ControlPlaneReady", readiness.reason, readiness.message);
-    await writeStatus(ctx.host, path, org, status.done());
-    return { requeueAfterMs: waitMs };
-  }
-  status.set("ControlPlaneReady", "True", readiness.reason, readiness.message);
-  status.endpoint = tenantServer(ctx, t, cp);
-
-  if ((await ensureTenantOwners(ctx, t, cp)) !== "unchanged")
-    ctx.events.event(
-      org,
-      "Normal",
-      "OwnersSynced",
-      `cluster-admin in tenant ${t.tenant} bound to ${t.owners.length} owner(s)`,
-    );
-  const secret = await ensureKubeconfigSecret(ctx, t, cp);
-  if (secret.outcome !== "unchanged")
-    ctx.events.event(
-      org,
-      "Normal",
-      secret.outcome === "created" ? "KubeconfigIssued" : "KubeconfigRotated",
-      `kubeconfig in Secret ${t.namespace}/${t.secretName}`,
-    );
-  status.secretRef = { name: t.secretName, namespace: t.namespace, key: "kubeconfig" };
-  status.set("KubeconfigReady", "True", "KubeconfigIssued", `Secret ${t.namespace}/${t.secretName}`);
-  status.set("Ready", "True", "Ready", `tenant ${t.tenant} is served at ${status.endpoint}`);
-  const wasReady = org.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
-  if (!wasReady) ctx.events.event(org, "Normal", "Ready", `tenant ${t.tenant} is ready`);
-  await writeStatus(ctx.host, path, org, status.done());
-  return { requeueAfterMs: Math.max(1_000, secret.rotateInMs) };
+  return serveTenant(ctx, org, path, t, status);
 }
 
 /** The owners' Role and RoleBinding in the organization's namespace. */
 async function ensureOwnerAccess(ctx: OperatorContext, t: TenantTarget): Promise<void> {
-  await ensureObject(
-    ctx.host,
-    paths.roles(t.namespace),
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: organizationOwnerRole, namespace: t.namespace, labels: targetLabels(t) },
-      rules: [
-        {
-          apiGroups: ["tenancy.multiplane.dev"],
-          resources: ["projects"],
-          verbs: ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"],
-        },
-        { apiGroups: ["tenancy.multiplane.dev"], resources: ["projects/status"], verbs: ["get"] },
-        { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
-        { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
-      ],
-    },
-    ["rules"],
-  );
-  await ensureObject(
-    ctx.host,
-    paths.roleBindings(t.namespace),
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: organizationOwnerRole, namespace: t.namespace, labels: targetLabels(t) },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: organizationOwnerRole },
-      subjects: t.owners,
-    },
-    ["subjects"],
+  await ensureHostRole(
+    ctx,
+    t,
+    organizationOwnerRole,
+    [
+      {
+        apiGroups: ["tenancy.multiplane.dev"],
+        resources: ["projects"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"],
+      },
+      { apiGroups: ["tenancy.multiplane.dev"], resources: ["projects/status"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
+    ],
+    t.owners,
   );
 }
 

@@ -7,21 +7,15 @@
 // Secret `org-acme/acme-web-kubeconfig`. Deleted: its credentials and ControlPlane, then the
 // finalizer. A Project outside an `org-<name>` namespace, or of no Organization, waits.
 
-import { ensureObject, paths, timestamp, type KubeObj } from "../kube/objects.ts";
+import { paths, timestamp, type KubeObj } from "../kube/objects.ts";
 import type { Organization } from "./organization.reconcile.ts";
 import { StatusBuilder } from "./tenant-status.ts";
 import {
   addFinalizer,
-  controlPlaneReadiness,
-  ensureControlPlane,
-  ensureKubeconfigSecret,
-  ensureTenantOwners,
   organizationOfNamespace,
   ownerSubjects,
   removeFinalizer,
-  targetLabels,
   teardownTenant,
-  tenantServer,
   tenantTarget,
   writeStatus,
   type OperatorContext,
@@ -29,6 +23,7 @@ import {
   type TenantStatus,
   type TenantTarget,
 } from "./tenant-access.ts";
+import { ensureHostRole, removeHostRole, serveTenant, waitMs } from "./tenant-reconcile.ts";
 
 export const projectFinalizer = "tenancy.multiplane.dev/project";
 
@@ -39,8 +34,6 @@ export interface Project extends KubeObj {
 
 /** The host Role of a project's own owners in its organization's namespace. */
 export const projectOwnerRole = (project: string): string => `multiplane:project-owner:${project}`;
-
-const waitMs = 2_000;
 
 /** Reconciles the Project `namespace/name`. Throws to be retried with backoff. */
 export async function reconcileProject(ctx: OperatorContext, key: string): Promise<ReconcileResult> {
@@ -81,44 +74,7 @@ export async function reconcileProject(ctx: OperatorContext, key: string): Promi
   status.tenant = t.tenant;
   await ensureProjectOwnerAccess(ctx, t, ownerSubjects(project.spec?.owners ?? []));
 
-  const { cp, outcome } = await ensureControlPlane(ctx, t);
-  if (outcome !== "unchanged")
-    ctx.events.event(
-      project,
-      "Normal",
-      outcome === "created" ? "ControlPlaneCreated" : "ControlPlaneUpdated",
-      `ControlPlane ${t.controlPlaneName} ${outcome}`,
-    );
-  const readiness = controlPlaneReadiness(cp);
-  if (!readiness.ready) {
-    status.notReady("ControlPlaneReady", readiness.reason, readiness.message);
-    await writeStatus(ctx.host, path, project, status.done());
-    return { requeueAfterMs: waitMs };
-  }
-  status.set("ControlPlaneReady", "True", readiness.reason, readiness.message);
-  status.endpoint = tenantServer(ctx, t, cp);
-  if ((await ensureTenantOwners(ctx, t, cp)) !== "unchanged")
-    ctx.events.event(
-      project,
-      "Normal",
-      "OwnersSynced",
-      `cluster-admin in tenant ${t.tenant} bound to ${t.owners.length} owner(s)`,
-    );
-  const secret = await ensureKubeconfigSecret(ctx, t, cp);
-  if (secret.outcome !== "unchanged")
-    ctx.events.event(
-      project,
-      "Normal",
-      secret.outcome === "created" ? "KubeconfigIssued" : "KubeconfigRotated",
-      `kubeconfig in Secret ${t.namespace}/${t.secretName}`,
-    );
-  status.secretRef = { name: t.secretName, namespace: t.namespace, key: "kubeconfig" };
-  status.set("KubeconfigReady", "True", "KubeconfigIssued", `Secret ${t.namespace}/${t.secretName}`);
-  status.set("Ready", "True", "Ready", `tenant ${t.tenant} is served at ${status.endpoint}`);
-  const wasReady = project.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
-  if (!wasReady) ctx.events.event(project, "Normal", "Ready", `tenant ${t.tenant} is ready`);
-  await writeStatus(ctx.host, path, project, status.done());
-  return { requeueAfterMs: Math.max(1_000, secret.rotateInMs) };
+  return serveTenant(ctx, project, path, t, status);
 }
 
 /** The project's own owners may read and change their Project and read its kubeconfig Secret. */
@@ -128,41 +84,21 @@ async function ensureProjectOwnerAccess(
   own: ReturnType<typeof ownerSubjects>,
 ): Promise<void> {
   const name = projectOwnerRole(t.project ?? "");
-  if (own.length === 0) {
-    await ctx.host.delete(paths.roleBindings(t.namespace, name));
-    await ctx.host.delete(paths.roles(t.namespace, name));
-    return;
-  }
-  await ensureObject(
-    ctx.host,
-    paths.roles(t.namespace),
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name, namespace: t.namespace, labels: targetLabels(t) },
-      rules: [
-        {
-          apiGroups: ["tenancy.multiplane.dev"],
-          resources: ["projects"],
-          resourceNames: [t.project ?? ""],
-          verbs: ["get", "watch", "update", "patch", "delete"],
-        },
-        { apiGroups: [""], resources: ["secrets"], resourceNames: [t.secretName], verbs: ["get", "watch"] },
-      ],
-    },
-    ["rules"],
-  );
-  await ensureObject(
-    ctx.host,
-    paths.roleBindings(t.namespace),
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name, namespace: t.namespace, labels: targetLabels(t) },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: own,
-    },
-    ["subjects"],
+  if (own.length === 0) return removeHostRole(ctx, t, name);
+  await ensureHostRole(
+    ctx,
+    t,
+    name,
+    [
+      {
+        apiGroups: ["tenancy.multiplane.dev"],
+        resources: ["projects"],
+        resourceNames: [t.project ?? ""],
+        verbs: ["get", "watch", "update", "patch", "delete"],
+      },
+      { apiGroups: [""], resources: ["secrets"], resourceNames: [t.secretName], verbs: ["get", "watch"] },
+    ],
+    own,
   );
 }
 
@@ -171,9 +107,7 @@ async function finalize(ctx: OperatorContext, project: Project, t: TenantTarget)
   if (!(project.metadata?.finalizers ?? []).includes(projectFinalizer)) return;
   const wasDeleting = project.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "Deleting");
   if (!wasDeleting) ctx.events.event(project, "Normal", "Deleting", `deleting tenant ${t.tenant}`);
-  const name = projectOwnerRole(t.project ?? "");
-  await ctx.host.delete(paths.roleBindings(t.namespace, name));
-  await ctx.host.delete(paths.roles(t.namespace, name));
+  await removeHostRole(ctx, t, projectOwnerRole(t.project ?? ""));
   if (!(await teardownTenant(ctx, t))) {
     const status = new StatusBuilder(project, project.metadata?.generation ?? 0, timestamp(ctx.now()));
     status.notReady(

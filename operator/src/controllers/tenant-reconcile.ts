@@ -1,0 +1,123 @@
+// The reconcile steps an Organization and a Project take alike, once each has its own
+// prerequisites in place: the owners' Role and RoleBinding in the host namespace, and serving
+// the tenant (its ControlPlane, once that serves its owners as cluster-admins inside and the
+// kubeconfig Secret, then a Ready status written last). Built on tenant-access.ts.
+
+import { ensureObject, paths, type KubeObj, type Subject } from "../kube/objects.ts";
+import type { StatusBuilder } from "./tenant-status.ts";
+import {
+  controlPlaneReadiness,
+  ensureControlPlane,
+  ensureKubeconfigSecret,
+  ensureTenantOwners,
+  targetLabels,
+  tenantServer,
+  writeStatus,
+  type OperatorContext,
+  type ReconcileResult,
+  type TenantStatus,
+  type TenantTarget,
+} from "./tenant-access.ts";
+
+/** How long to wait before looking again at something another process is doing. */
+export const waitMs = 2_000;
+
+/** An Organization or a Project. */
+export type TenantObj = KubeObj & { status?: TenantStatus };
+
+/** An rbac.authorization.k8s.io/v1 PolicyRule. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+
+/** The Role `name` with `rules` in the tenant's host namespace, bound to `subjects`. */
+export async function ensureHostRole(
+  ctx: OperatorContext,
+  t: TenantTarget,
+  name: string,
+  rules: readonly PolicyRule[],
+  subjects: readonly Subject[],
+): Promise<void> {
+  const metadata = { name, namespace: t.namespace, labels: targetLabels(t) };
+  const rbac = "rbac.authorization.k8s.io";
+  await ensureObject(
+    ctx.host,
+    paths.roles(t.namespace),
+    { apiVersion: `${rbac}/v1`, kind: "Role", metadata, rules },
+    ["rules"],
+  );
+  await ensureObject(
+    ctx.host,
+    paths.roleBindings(t.namespace),
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: "RoleBinding",
+      metadata,
+      roleRef: { apiGroup: rbac, kind: "Role", name },
+      subjects,
+    },
+    ["subjects"],
+  );
+}
+
+/** Deletes the Role `name` and its RoleBinding from the tenant's host namespace. */
+export async function removeHostRole(ctx: OperatorContext, t: TenantTarget, name: string): Promise<void> {
+  await ctx.host.delete(paths.roleBindings(t.namespace, name));
+  await ctx.host.delete(paths.roles(t.namespace, name));
+}
+
+/**
+ * Makes the tenant serve for `obj` (at `path`): its ControlPlane; once that is ready, its owners
+ * inside and its kubeconfig Secret. Writes `status` and answers when to look again (the
+ * ControlPlane's readiness, or the kubeconfig's rotation). Events go to `obj`.
+ */
+export async function serveTenant(
+  ctx: OperatorContext,
+  obj: TenantObj,
+  path: string,
+  t: TenantTarget,
+  status: StatusBuilder,
+): Promise<ReconcileResult> {
+  const { cp, outcome } = await ensureControlPlane(ctx, t);
+  if (outcome !== "unchanged")
+    ctx.events.event(
+      obj,
+      "Normal",
+      outcome === "created" ? "ControlPlaneCreated" : "ControlPlaneUpdated",
+      `ControlPlane ${t.controlPlaneName} ${outcome}`,
+    );
+  const readiness = controlPlaneReadiness(cp);
+  if (!readiness.ready) {
+    status.notReady("ControlPlaneReady", readiness.reason, readiness.message);
+    await writeStatus(ctx.host, path, obj, status.done());
+    return { requeueAfterMs: waitMs };
+  }
+  status.set("ControlPlaneReady", "True", readiness.reason, readiness.message);
+  status.endpoint = tenantServer(ctx, t, cp);
+
+  if ((await ensureTenantOwners(ctx, t, cp)) !== "unchanged")
+    ctx.events.event(
+      obj,
+      "Normal",
+      "OwnersSynced",
+      `cluster-admin in tenant ${t.tenant} bound to ${t.owners.length} owner(s)`,
+    );
+  const secret = await ensureKubeconfigSecret(ctx, t, cp);
+  if (secret.outcome !== "unchanged")
+    ctx.events.event(
+      obj,
+      "Normal",
+      secret.outcome === "created" ? "KubeconfigIssued" : "KubeconfigRotated",
+      `kubeconfig in Secret ${t.namespace}/${t.secretName}`,
+    );
+  status.secretRef = { name: t.secretName, namespace: t.namespace, key: "kubeconfig" };
+  status.set("KubeconfigReady", "True", "KubeconfigIssued", `Secret ${t.namespace}/${t.secretName}`);
+  status.set("Ready", "True", "Ready", `tenant ${t.tenant} is served at ${status.endpoint}`);
+  const wasReady = obj.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+  if (!wasReady) ctx.events.event(obj, "Normal", "Ready", `tenant ${t.tenant} is ready`);
+  await writeStatus(ctx.host, path, obj, status.done());
+  return { requeueAfterMs: Math.max(1_000, secret.rotateInMs) };
+}
