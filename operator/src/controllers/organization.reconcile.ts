@@ -15,15 +15,13 @@ import {
   ownerSubjects,
   removeFinalizer,
   targetLabels,
-  teardownTenant,
   tenantTarget,
-  writeStatus,
   type OperatorContext,
   type ReconcileResult,
   type TenantStatus,
   type TenantTarget,
 } from "./tenant-access.ts";
-import { ensureHostRole, serveTenant, waitMs } from "./tenant-reconcile.ts";
+import { ensureHostRole, serveTenant, teardownOrWait, writeStatusAndWait } from "./tenant-reconcile.ts";
 
 export const organizationFinalizer = "tenancy.multiplane.dev/organization";
 
@@ -60,12 +58,11 @@ export async function reconcileOrganization(ctx: OperatorContext, name: string):
     ctx.events.event(org, "Normal", "NamespaceCreated", `created namespace ${t.namespace}`);
   if (ns.metadata?.deletionTimestamp !== undefined) {
     status.notReady("ControlPlaneReady", "NamespaceTerminating", `namespace ${t.namespace} is being deleted`);
-    await writeStatus(ctx.host, path, org, status.done());
-    return { requeueAfterMs: waitMs };
+    return writeStatusAndWait(ctx, path, org, status);
   }
   await ensureOwnerAccess(ctx, t);
 
-  return serveTenant(ctx, org, path, t, status);
+  return serveTenant(ctx, path, org, t, status);
 }
 
 /** The owners' Role and RoleBinding in the organization's namespace. */
@@ -104,24 +101,15 @@ async function finalize(ctx: OperatorContext, org: Organization, t: TenantTarget
   }
   if (projects.length > 0) {
     status.notReady("Ready", "Deleting", `waiting for ${projects.length} project(s) to be deleted`);
-    await writeStatus(ctx.host, path, org, status.done());
-    return { requeueAfterMs: waitMs };
+    return writeStatusAndWait(ctx, path, org, status);
   }
-  if (!(await teardownTenant(ctx, t))) {
-    status.notReady(
-      "Ready",
-      "Deleting",
-      `waiting for ControlPlane ${t.controlPlaneName} and its data to be deleted`,
-    );
-    await writeStatus(ctx.host, path, org, status.done());
-    return { requeueAfterMs: waitMs };
-  }
+  const waiting = await teardownOrWait(ctx, path, org, t, status);
+  if (waiting !== undefined) return waiting;
   const ns = await ctx.host.get<KubeObj>(paths.namespaces(organizationNamespace(t.organization)));
   if (ns !== undefined) {
     if (ns.metadata?.deletionTimestamp === undefined) await ctx.host.delete(paths.namespaces(t.namespace));
     status.notReady("Ready", "Deleting", `waiting for namespace ${t.namespace} to be deleted`);
-    await writeStatus(ctx.host, path, org, status.done());
-    return { requeueAfterMs: waitMs };
+    return writeStatusAndWait(ctx, path, org, status);
   }
   await removeFinalizer(ctx.host, path, org, organizationFinalizer);
   return;

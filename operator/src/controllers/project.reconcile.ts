@@ -15,7 +15,6 @@ import {
   organizationOfNamespace,
   ownerSubjects,
   removeFinalizer,
-  teardownTenant,
   tenantTarget,
   writeStatus,
   type OperatorContext,
@@ -23,7 +22,13 @@ import {
   type TenantStatus,
   type TenantTarget,
 } from "./tenant-access.ts";
-import { ensureHostRole, removeHostRole, serveTenant, waitMs } from "./tenant-reconcile.ts";
+import {
+  ensureHostRole,
+  removeHostRole,
+  serveTenant,
+  teardownOrWait,
+  writeStatusAndWait,
+} from "./tenant-reconcile.ts";
 
 export const projectFinalizer = "tenancy.multiplane.dev/project";
 
@@ -65,8 +70,7 @@ export async function reconcileProject(ctx: OperatorContext, key: string): Promi
       "OrganizationNotReady",
       `organization ${organization} ${org === undefined ? "does not exist" : "is being deleted"}`,
     );
-    await writeStatus(ctx.host, path, project, status.done());
-    return { requeueAfterMs: waitMs };
+    return writeStatusAndWait(ctx, path, project, status);
   }
   if (!(project.metadata?.finalizers ?? []).includes(projectFinalizer)) {
     project = await addFinalizer(ctx.host, path, project, projectFinalizer);
@@ -74,7 +78,7 @@ export async function reconcileProject(ctx: OperatorContext, key: string): Promi
   status.tenant = t.tenant;
   await ensureProjectOwnerAccess(ctx, t, ownerSubjects(project.spec?.owners ?? []));
 
-  return serveTenant(ctx, project, path, t, status);
+  return serveTenant(ctx, path, project, t, status);
 }
 
 /** The project's own owners may read and change their Project and read its kubeconfig Secret. */
@@ -108,15 +112,8 @@ async function finalize(ctx: OperatorContext, project: Project, t: TenantTarget)
   const wasDeleting = project.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "Deleting");
   if (!wasDeleting) ctx.events.event(project, "Normal", "Deleting", `deleting tenant ${t.tenant}`);
   await removeHostRole(ctx, t, projectOwnerRole(t.project ?? ""));
-  if (!(await teardownTenant(ctx, t))) {
-    const status = new StatusBuilder(project, project.metadata?.generation ?? 0, timestamp(ctx.now()));
-    status.notReady(
-      "Ready",
-      "Deleting",
-      `waiting for ControlPlane ${t.controlPlaneName} and its data to be deleted`,
-    );
-    await writeStatus(ctx.host, path, project, status.done());
-    return { requeueAfterMs: waitMs };
-  }
+  const status = new StatusBuilder(project, project.metadata?.generation ?? 0, timestamp(ctx.now()));
+  const waiting = await teardownOrWait(ctx, path, project, t, status);
+  if (waiting !== undefined) return waiting;
   await removeFinalizer(ctx.host, path, project, projectFinalizer);
 }

@@ -1,7 +1,8 @@
 // The reconcile steps an Organization and a Project take alike, once each has its own
-// prerequisites in place: the owners' Role and RoleBinding in the host namespace, and serving
-// the tenant (its ControlPlane, once that serves its owners as cluster-admins inside and the
-// kubeconfig Secret, then a Ready status written last). Built on tenant-access.ts.
+// prerequisites in place: the owners' Role and RoleBinding in the host namespace; serving the
+// tenant (its ControlPlane, once that serves its owners as cluster-admins inside and the
+// kubeconfig Secret, then a Ready status written last); on deletion, waiting for the tenant to
+// go; and writing a not-ready status to look again later. Built on tenant-access.ts.
 
 import { ensureObject, paths, type KubeObj, type Subject } from "../kube/objects.ts";
 import type { StatusBuilder } from "./tenant-status.ts";
@@ -11,6 +12,7 @@ import {
   ensureKubeconfigSecret,
   ensureTenantOwners,
   targetLabels,
+  teardownTenant,
   tenantServer,
   writeStatus,
   type OperatorContext,
@@ -20,7 +22,12 @@ import {
 } from "./tenant-access.ts";
 
 /** How long to wait before looking again at something another process is doing. */
-export const waitMs = 2_000;
+const waitMs = 2_000;
+
+/** What a reconcile answers while it waits for another process. */
+export interface Wait {
+  readonly requeueAfterMs: number;
+}
 
 /** An Organization or a Project. */
 export type TenantObj = KubeObj & { status?: TenantStatus };
@@ -76,8 +83,8 @@ export async function removeHostRole(ctx: OperatorContext, t: TenantTarget, name
  */
 export async function serveTenant(
   ctx: OperatorContext,
-  obj: TenantObj,
   path: string,
+  obj: TenantObj,
   t: TenantTarget,
   status: StatusBuilder,
 ): Promise<ReconcileResult> {
@@ -92,8 +99,7 @@ export async function serveTenant(
   const readiness = controlPlaneReadiness(cp);
   if (!readiness.ready) {
     status.notReady("ControlPlaneReady", readiness.reason, readiness.message);
-    await writeStatus(ctx.host, path, obj, status.done());
-    return { requeueAfterMs: waitMs };
+    return writeStatusAndWait(ctx, path, obj, status);
   }
   status.set("ControlPlaneReady", "True", readiness.reason, readiness.message);
   status.endpoint = tenantServer(ctx, t, cp);
@@ -120,4 +126,35 @@ export async function serveTenant(
   if (!wasReady) ctx.events.event(obj, "Normal", "Ready", `tenant ${t.tenant} is ready`);
   await writeStatus(ctx.host, path, obj, status.done());
   return { requeueAfterMs: Math.max(1_000, secret.rotateInMs) };
+}
+
+/** Writes `status` to `obj` (at `path`) and answers to look again after a while. */
+export async function writeStatusAndWait(
+  ctx: OperatorContext,
+  path: string,
+  obj: TenantObj,
+  status: StatusBuilder,
+): Promise<Wait> {
+  await writeStatus(ctx.host, path, obj, status.done());
+  return { requeueAfterMs: waitMs };
+}
+
+/**
+ * Tears the tenant down (teardownTenant). While its ControlPlane and data are still going,
+ * writes so to `obj`'s status and answers when to look again; undefined once they are gone.
+ */
+export async function teardownOrWait(
+  ctx: OperatorContext,
+  path: string,
+  obj: TenantObj,
+  t: TenantTarget,
+  status: StatusBuilder,
+): Promise<Wait | undefined> {
+  if (await teardownTenant(ctx, t)) return undefined;
+  status.notReady(
+    "Ready",
+    "Deleting",
+    `waiting for ControlPlane ${t.controlPlaneName} and its data to be deleted`,
+  );
+  return writeStatusAndWait(ctx, path, obj, status);
 }
