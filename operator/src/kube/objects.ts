@@ -1,4 +1,4 @@
-// The objects the reconcilers read and write, as plain JSON with just the fields they use, the
+// The objects the reconcilers read and write, as plain JSON typed as the apiserver types them, the
 // API paths that name them, and the one "make it so" step every reconciler takes: create the
 // object when it is missing, replace the fields the operator owns when they drifted, leave it
 // alone otherwise (no write, so no event storm and no resourceVersion churn).
