@@ -68,6 +68,7 @@ test("a shard and a router run on the chart's Secrets; the operator's token work
     routerDir,
   );
 
+  // `up`'s own router is not the chart's: the chart's router (below) goes straight to the shard.
   const shard = await up({
     dataDir: shardDir,
     host: "127.0.0.1",
@@ -80,7 +81,7 @@ test("a shard and a router run on the chart's Secrets; the operator's token work
     dataDir: routerDir,
     host: "127.0.0.1",
     port: 0,
-    shards: new Map([["local", shard.url]]),
+    shards: new Map([["local", shard.shardURL]]),
     tenants: [],
     quiet: true,
   });
@@ -103,7 +104,7 @@ test("a shard and a router run on the chart's Secrets; the operator's token work
   );
 
   // Straight to the shard, and through the router (which forwards with its client certificate).
-  for (const base of [shard.url, front.url]) {
+  for (const base of [shard.shardURL, front.url]) {
     const res = await get(`${base}/api/v1/namespaces/default`, caPem, token);
     assert.equal(res.status, 200, `${base}: ${res.body}`);
     assert.equal((JSON.parse(res.body) as { metadata: { name: string } }).metadata.name, "default");
