@@ -95,8 +95,9 @@ else
   fi
   rm -f "$SOCK"
   log "starting podman system service on $SOCK (log: $LOGFILE)"
-  # setsid+nohup: own session, survives this script and its terminal.
-  CONTAINERS_CONF="$CONF" setsid nohup podman system service --time=0 "unix://$SOCK" \
+  # setsid+nohup: own session, survives this script and its terminal. From / (env -C):
+  # conmon inherits the working directory, and a removed one breaks every container start.
+  CONTAINERS_CONF="$CONF" setsid nohup env -C / podman system service --time=0 "unix://$SOCK" \
     >>"$LOGFILE" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   for i in $(seq 1 300); do
