@@ -159,10 +159,18 @@ export class MultiplaneJwtAuthenticator implements Authenticator {
     const extra: Record<string, readonly string[]> = {};
     for (const [k, v] of Object.entries(rawExtra)) {
       if (!stringArray(v)) return null;
-      extra[k] = v;
+      extra[k] = Object.freeze([...v]);
     }
-    if (typeof claims.jti === "string" && claims.jti !== "") extra[credentialIdKey] = [`JTI=${claims.jti}`];
-    const user: UserInfo = Object.freeze({ name: sub, uid, groups: withAuthenticatedGroup(groups), extra });
+    if (typeof claims.jti === "string" && claims.jti !== "")
+      extra[credentialIdKey] = Object.freeze([`JTI=${claims.jti}`]);
+    // Frozen through and through: one object answers every request with the token (and its
+    // audit form is made once: audit/event.ts auditUser).
+    const user: UserInfo = Object.freeze({
+      name: sub,
+      uid,
+      groups: Object.freeze(withAuthenticatedGroup(groups)),
+      extra: Object.freeze(extra),
+    });
     // jose checked exp (required) and nbf (when present) are numbers.
     this.#verified.set(key, {
       value: user,

@@ -139,6 +139,8 @@ function sendResponse(res: ServerResponse, method: string, response: Response): 
   res.writeHead(response.status, {
     "Content-Type": response.output?.contentType ?? "application/json",
     "Cache-Control": "no-cache, private",
+    // A known length: headers and body leave in one write, without chunked framing.
+    "Content-Length": typeof body === "string" ? Buffer.byteLength(body) : body.byteLength,
     ...(response.warnings?.length ? { Warning: warningHeaders(response.warnings) } : {}),
     ...response.headers,
   });
