@@ -14,6 +14,7 @@ import { generateCA, issueCertificate, type CertKeyPair } from "../../apiserver/
 import { tenantPrefix } from "../../apiserver/src/storage/keys.ts";
 import { rawRequest } from "../support/https.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
+import { eventually as eventuallyEvery } from "../support/eventually.ts";
 
 const dev = { token: "cp-dev-token-0123456789abcdef", name: "dev" };
 
@@ -60,20 +61,9 @@ after(async () => {
   await new Promise((r) => sarServer?.close(r));
 });
 
-/** Polls `check` until it returns true (or fails the test after `timeoutMs`). */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Error | undefined;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err as Error;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`${what}: not true after ${timeoutMs} ms${last ? ` (last error: ${last.message})` : ""}`);
-}
+/** Polls `check` until it returns true (or fails the test after 10,000 ms). */
+const eventually = (what: string, check: () => Promise<boolean>): Promise<void> =>
+  eventuallyEvery(what, check, { timeoutMs: 10_000, intervalMs: 50 });
 
 /** Runs kubectl; answers stdout and stderr whether it succeeded or not. */
 async function outcome(

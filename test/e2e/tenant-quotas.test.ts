@@ -15,6 +15,7 @@ import YAML from "yaml";
 import { generateCA, issueCertificate, type CertKeyPair } from "../../apiserver/src/server/pki.ts";
 import { tenantPrefix } from "../../apiserver/src/storage/keys.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
+import { eventually as eventuallyEvery } from "../support/eventually.ts";
 
 const dev = { token: "quota-dev-token-0123456789abcdef", name: "dev" };
 
@@ -66,19 +67,9 @@ after(async () => {
   await new Promise((r) => sarServer?.close(r));
 });
 
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Error | undefined;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err as Error;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${what}: not true after ${timeoutMs} ms${last ? ` (last error: ${last.message})` : ""}`);
-}
+/** Polls `check` until it returns true (or fails the test after 15,000 ms). */
+const eventually = (what: string, check: () => Promise<boolean>): Promise<void> =>
+  eventuallyEvery(what, check, { timeoutMs: 15_000, intervalMs: 100 });
 
 /** Runs kubectl; answers stdout and stderr whether it succeeded or not. */
 async function outcome(
