@@ -32,6 +32,9 @@ const watchers = new Map<string, Set<ServerResponse>>([
 ]);
 const lists = new Map<string, number>();
 const identities = new Set<string>();
+/** When set, watches are held unanswered (not even headers) and kept here. */
+let holdWatches = false;
+const held = new Set<ServerResponse>();
 
 const controlPlane = (name: string, spec: object, status?: object, meta: object = {}) => ({
   apiVersion: "core.multiplane.dev/v1alpha1",
@@ -90,6 +93,10 @@ before(async () => {
         res.end(JSON.stringify({ items: [...items.values()], metadata: { resourceVersion: String(rv) } }));
         return;
       }
+      if (holdWatches) {
+        held.add(res);
+        return;
+      }
       res.writeHead(200, { "Content-Type": "application/json" });
       res.flushHeaders();
       watchers.get(u.pathname)!.add(res);
@@ -101,6 +108,7 @@ before(async () => {
 });
 after(async () => {
   for (const set of watchers.values()) for (const w of set) w.destroy();
+  for (const w of held) w.destroy();
   await new Promise((r) => server.close(r));
 });
 
@@ -199,5 +207,29 @@ test("tenants and shards from the root tenant's watch", async () => {
     await eventually("late is known", () => directory.lookup("late")?.phase === "Ready");
   } finally {
     await directory.stop();
+  }
+});
+
+test("stop() ends a watch whose answer has not come yet", async () => {
+  holdWatches = true;
+  held.clear();
+  const directory = new RootTenantDirectory({
+    rootURLs: [url],
+    caPem: ca.certPem,
+    clientCertificate: client,
+    log: pino({ level: "silent" }),
+  });
+  try {
+    await directory.start();
+    await eventually("both watches sent, unanswered", () => held.size === 2);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      directory.stop().then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5_000))),
+    ]);
+    clearTimeout(timer);
+    assert.equal(stopped, true, "stop() returned while the watches were waiting for their answers");
+  } finally {
+    holdWatches = false;
   }
 });

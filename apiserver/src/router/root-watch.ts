@@ -6,7 +6,7 @@
 // X-Remote-User/Group, which the shards trust from that certificate only.
 
 import { Agent, request } from "node:https";
-import type { IncomingMessage } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import type { KubeObject } from "../registry/printers.ts";
 import type { CertKeyPair } from "../server/pki.ts";
@@ -45,7 +45,8 @@ const maxBackoffMs = 5_000;
 export class RootWatch {
   private readonly agent: Agent;
   private stopped = false;
-  private current: IncomingMessage | undefined;
+  /** The request in flight (a list or a watch): stop() ends it, before or after its answer. */
+  private current: ClientRequest | undefined;
   private urlIndex = 0;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -127,6 +128,8 @@ export class RootWatch {
           "X-Remote-Group": [...routerIdentity.groups],
         },
       });
+      this.current = req;
+      if (this.stopped) req.destroy(new Error("stopped"));
       req.setTimeout(10_000, () => req.destroy(new Error("no answer within 10 s")));
       req.on("response", (res) => {
         req.setTimeout(0);
@@ -140,7 +143,6 @@ export class RootWatch {
   /** A GET's body; throws on a non-200 answer (Gone on 410). */
   private async get(base: string, path: string): Promise<string> {
     const res = await this.open(base, path);
-    this.current = res;
     const body = await new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -164,7 +166,6 @@ export class RootWatch {
       timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300),
     });
     const res = await this.open(base, `${this.opts.path}?${query.toString()}`);
-    this.current = res;
     if (res.statusCode === 410) {
       res.resume();
       throw new Gone();
