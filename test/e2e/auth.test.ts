@@ -9,7 +9,13 @@ import YAML from "yaml";
 import { after, before, describe, test } from "node:test";
 import { generateCA, issueCertificate } from "../../apiserver/src/server/pki.ts";
 import { rawRequest as raw, type RawResponse } from "../support/https.ts";
-import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
+import {
+  startMultiplane,
+  type KubectlOptions,
+  type KubectlOutcome,
+  type TestMultiplane,
+} from "../support/multiplane.ts";
+import { eventually } from "../support/eventually.ts";
 
 const alice = { token: "alice-token-0123456789abcdef", name: "alice", groups: ["dev"] };
 const bob = { token: "bob-token-0123456789abcdef0", name: "bob" };
@@ -27,29 +33,13 @@ after(async () => {
 });
 
 /** Runs kubectl and answers its stdout and stderr whether it succeeded or not. */
-async function outcome(
-  args: readonly string[],
-  opts: { token?: string; tenant?: string } = {},
-): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  try {
-    return { ok: true, stdout: await mp.kubectl(args, opts), stderr: "" };
-  } catch (err) {
-    const cause = (err as { cause?: { stdout?: string; stderr?: string } }).cause;
-    return { ok: false, stdout: cause?.stdout ?? "", stderr: cause?.stderr ?? String(err) };
-  }
-}
+const outcome = (args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlOutcome> =>
+  mp.kubectlOutcome(args, opts);
 
 const canI = async (args: readonly string[], opts: { token?: string; tenant?: string } = {}) =>
   (await outcome(["auth", "can-i", ...args], opts)).stdout.trim();
 
 /** RBAC follows the tenant's watch, as kube's follows its informers: wait for a grant to show. */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("RBAC through kubectl", () => {
   test("the admin (system:masters) may do everything", async () => {
@@ -95,8 +85,8 @@ describe("RBAC through kubectl", () => {
     ]);
     await mp.kubectl(["create", "configmap", "settings", "-n", "team", "--from-literal=a=1"]);
     await eventually(
-      async () => (await canI(["list", "configmaps", "-n", "team"], { token: alice.token })) === "yes",
       "alice's grant",
+      async () => (await canI(["list", "configmaps", "-n", "team"], { token: alice.token })) === "yes",
     );
     const listed = await mp.kubectl(["get", "configmaps", "-n", "team", "-o", "name"], {
       token: alice.token,
@@ -131,8 +121,8 @@ describe("RBAC through kubectl", () => {
       "--group=dev",
     ]);
     await eventually(
-      async () => (await canI(["get", "secrets/allowed", "-n", "team"], { token: alice.token })) === "yes",
       "the group's grant",
+      async () => (await canI(["get", "secrets/allowed", "-n", "team"], { token: alice.token })) === "yes",
     );
     assert.equal(await canI(["get", "secrets/other", "-n", "team"], { token: alice.token }), "no");
     assert.equal(await canI(["list", "secrets", "-n", "team"], { token: alice.token }), "no");
@@ -235,8 +225,8 @@ describe("RBAC through kubectl", () => {
       "--user=bob",
     ]);
     await eventually(
-      async () => (await outcome(["get", "configmaps", "-n", "team", "--as=alice"], { token: bob.token })).ok,
       "bob's impersonation grant",
+      async () => (await outcome(["get", "configmaps", "-n", "team", "--as=alice"], { token: bob.token })).ok,
     );
     const asOther = await outcome(["get", "configmaps", "-n", "team", "--as=carol"], { token: bob.token });
     assert.match(
@@ -270,9 +260,9 @@ describe("RBAC through kubectl", () => {
       }),
     });
     await eventually(
+      "view to aggregate leases",
       async () =>
         (await canI(["list", "leases.coordination.k8s.io", "-n", "team"], { token: alice.token })) === "yes",
-      "view to aggregate leases",
     );
     const view = JSON.parse(await mp.kubectl(["get", "clusterrole", "view", "-o", "json"])) as {
       rules: { resources?: string[] }[];
@@ -301,8 +291,8 @@ describe("RBAC through kubectl", () => {
       a,
     );
     await eventually(
-      async () => (await canI(["delete", "namespaces"], { ...a, token: bob.token })) === "yes",
       "bob's grant in tenant a",
+      async () => (await canI(["delete", "namespaces"], { ...a, token: bob.token })) === "yes",
     );
     assert.equal(await canI(["delete", "namespaces"], { tenant: "auth-b", token: bob.token }), "no");
     const r = await outcome(["get", "secrets", "-A"], { tenant: "auth-b", token: bob.token });
@@ -334,8 +324,8 @@ describe("RBAC through kubectl", () => {
       "--user=carol",
     ]);
     await eventually(
-      async () => (await canI(["create", "roles", "-n", "esc"], { token: carol.token })) === "yes",
       "carol's grant",
+      async () => (await canI(["create", "roles", "-n", "esc"], { token: carol.token })) === "yes",
     );
     // A role within carol's own rights is fine…
     await mp.kubectl(["create", "role", "cm-get", "-n", "esc", "--verb=get", "--resource=configmaps"], {
@@ -384,6 +374,7 @@ describe("RBAC through kubectl", () => {
       "--user=carol",
     ]);
     await eventually(
+      "carol's bind grant",
       async () =>
         (
           await outcome(
@@ -393,7 +384,6 @@ describe("RBAC through kubectl", () => {
             },
           )
         ).ok,
-      "carol's bind grant",
     );
   });
 
@@ -402,19 +392,19 @@ describe("RBAC through kubectl", () => {
     await mp.kubectl(["create", "quota", "cm-quota", "-n", "quota", "--hard=count/configmaps=2,secrets=1"]);
     await mp.kubectl(["create", "configmap", "one", "-n", "quota"]);
     await mp.kubectl(["create", "configmap", "two", "-n", "quota"]);
-    await eventually(async () => {
+    await eventually("the quota's status", async () => {
       const q = JSON.parse(await mp.kubectl(["get", "quota", "cm-quota", "-n", "quota", "-o", "json"])) as {
         status?: { used?: Record<string, string>; hard?: Record<string, string> };
       };
       return q.status?.used?.["count/configmaps"] === "2" && q.status.hard?.["secrets"] === "1";
-    }, "the quota's status");
+    });
     const third = await outcome(["create", "configmap", "three", "-n", "quota"]);
     assert.match(
       third.stderr,
       /configmaps "three" is forbidden: exceeded quota: cm-quota, requested: count\/configmaps=1, used: count\/configmaps=2, limited: count\/configmaps=2/,
     );
     await mp.kubectl(["delete", "configmap", "one", "-n", "quota"]);
-    await eventually(async () => (await outcome(["create", "configmap", "three", "-n", "quota"])).ok, "room");
+    await eventually("room", async () => (await outcome(["create", "configmap", "three", "-n", "quota"])).ok);
   });
 });
 
@@ -468,8 +458,8 @@ describe("authentication through kubectl", () => {
       "--serviceaccount=robots:builder",
     ]);
     await eventually(
-      async () => (await canI(["list", "configmaps", "-n", "robots"], { token })) === "yes",
       "the SA's grant",
+      async () => (await canI(["list", "configmaps", "-n", "robots"], { token })) === "yes",
     );
     // A token of this tenant is worthless at another.
     const elsewhere = await outcome(["get", "configmaps"], { token, tenant: "auth-a" });
@@ -480,8 +470,8 @@ describe("authentication through kubectl", () => {
     // Deleting the ServiceAccount revokes its tokens.
     await mp.kubectl(["delete", "serviceaccount", "builder", "-n", "robots"]);
     await eventually(
-      async () => !(await outcome(["get", "configmaps", "-n", "robots"], { token })).ok,
       "revocation",
+      async () => !(await outcome(["get", "configmaps", "-n", "robots"], { token })).ok,
     );
     const after = await outcome(["get", "configmaps", "-n", "robots"], { token });
     assert.match(after.stderr, /Unauthorized|must be logged in/);
@@ -504,12 +494,12 @@ describe("authentication through kubectl", () => {
     });
     let secret:
       { data?: Record<string, string>; metadata: { annotations: Record<string, string> } } | undefined;
-    await eventually(async () => {
+    await eventually("the token controller", async () => {
       secret = JSON.parse(
         await mp.kubectl(["get", "secret", "old-bot-token", "-n", "legacy", "-o", "json"]),
       ) as NonNullable<typeof secret>;
       return secret.data?.["token"] !== undefined;
-    }, "the token controller");
+    });
     const sa = JSON.parse(await mp.kubectl(["get", "sa", "old-bot", "-n", "legacy", "-o", "json"])) as {
       metadata: { uid: string };
     };
@@ -520,8 +510,8 @@ describe("authentication through kubectl", () => {
     assert.equal((await whoami({ token })).username, "system:serviceaccount:legacy:old-bot");
     await mp.kubectl(["delete", "serviceaccount", "old-bot", "-n", "legacy"]);
     await eventually(
-      async () => !(await outcome(["get", "secret", "old-bot-token", "-n", "legacy"])).ok,
       "the Secret's deletion",
+      async () => !(await outcome(["get", "secret", "old-bot-token", "-n", "legacy"])).ok,
     );
     const after = await outcome(["auth", "whoami"], { token });
     assert.equal(after.ok, false);

@@ -13,8 +13,13 @@ import YAML from "yaml";
 import { generateCA, issueCertificate, type CertKeyPair } from "../../apiserver/src/server/pki.ts";
 import { tenantPrefix } from "../../apiserver/src/storage/keys.ts";
 import { rawRequest } from "../support/https.ts";
-import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
-import { eventually as eventuallyEvery } from "../support/eventually.ts";
+import {
+  startMultiplane,
+  type KubectlOptions,
+  type KubectlOutcome,
+  type TestMultiplane,
+} from "../support/multiplane.ts";
+import { eventually } from "../support/eventually.ts";
 
 const dev = { token: "cp-dev-token-0123456789abcdef", name: "dev" };
 
@@ -62,21 +67,9 @@ after(async () => {
 });
 
 /** Polls `check` until it returns true (or fails the test after 10,000 ms). */
-const eventually = (what: string, check: () => Promise<boolean>): Promise<void> =>
-  eventuallyEvery(what, check, { timeoutMs: 10_000, intervalMs: 50 });
 
-/** Runs kubectl; answers stdout and stderr whether it succeeded or not. */
-async function outcome(
-  args: readonly string[],
-  opts: { token?: string; tenant?: string; input?: string } = {},
-): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  try {
-    return { ok: true, stdout: await mp.kubectl(args, opts), stderr: "" };
-  } catch (err) {
-    const cause = (err as { cause?: { stdout?: string; stderr?: string } }).cause;
-    return { ok: false, stdout: cause?.stdout ?? "", stderr: cause?.stderr ?? String(err) };
-  }
-}
+const outcome = (args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlOutcome> =>
+  mp.kubectlOutcome(args, opts);
 
 const controlPlane = (name: string, spec: Record<string, unknown>): string =>
   YAML.stringify({

@@ -10,6 +10,7 @@ import { objectKey } from "../../apiserver/src/storage/keys.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 import { rawRequest } from "../support/https.ts";
 import { rootTenant } from "../../apiserver/src/tenancy/instance.ts";
+import { eventually } from "../support/eventually.ts";
 
 let mp: TestMultiplane;
 
@@ -126,15 +127,6 @@ async function kubectlFails(args: string[], input?: string, tenant?: string): Pr
   throw new Error(`kubectl ${args.join(" ")} succeeded`);
 }
 
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe("CustomResourceDefinitions with kubectl", () => {
   test("a CRD is established and its status reports accepted names", async () => {
     await mp.kubectl(["create", "-f", "-"], { input: widgetsCRD });
@@ -185,7 +177,7 @@ describe("CustomResourceDefinitions with kubectl", () => {
       .replace("shortNames: [wd]", "shortNames: [spr]")
       .replace("kind: Widget\n", "kind: Widget\n    listKind: SprocketList\n");
     await mp.kubectl(["create", "-f", "-"], { input: other });
-    await eventually(async () => {
+    await eventually("KindConflict", async () => {
       const out = await mp.kubectl([
         "get",
         "crd",
@@ -194,7 +186,7 @@ describe("CustomResourceDefinitions with kubectl", () => {
         "jsonpath={.status.conditions[?(@.type=='NamesAccepted')].reason}",
       ]);
       return out === "KindConflict";
-    }, "KindConflict");
+    });
     const message = await mp.kubectl([
       "get",
       "crd",
@@ -321,10 +313,10 @@ describe("CustomResourceDefinitions with kubectl", () => {
 
   test("deleting the CRD deletes its custom resources", async () => {
     await mp.kubectl(["delete", "crd", "widgets.example.com", "--timeout=30s"]);
-    await eventually(async () => {
+    await eventually("the CRD to be gone", async () => {
       const out = await mp.kubectl(["get", "crd", "-o", "name"]);
       return !out.includes("widgets.example.com");
-    }, "the CRD to be gone");
+    });
     // kubectl's discovery cache may still list the type: then the list itself is a 404.
     assert.match(
       await kubectlFails(["get", "widgets"]),
@@ -332,13 +324,13 @@ describe("CustomResourceDefinitions with kubectl", () => {
     );
     await mp.kubectl(["create", "-f", "-"], { input: widgetsCRD });
     await mp.kubectl(["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"]);
-    await eventually(async () => {
+    await eventually("an empty list of widgets", async () => {
       try {
         return (await mp.kubectl(["get", "widgets", "-A", "-o", "name"])).trim() === "";
       } catch {
         return false;
       }
-    }, "an empty list of widgets");
+    });
   });
 
   test("two tenants on one server: one's types and objects are invisible to the other", async () => {
@@ -363,8 +355,8 @@ describe("CustomResourceDefinitions with kubectl", () => {
     assert.equal((await mp.kubectl(["get", "widgets", "-o", "name"], b)).trim(), "widget.example.com/in-b");
     await mp.kubectl(["delete", "crd", "widgets.example.com", "--timeout=30s"], b);
     await eventually(
-      async () => !(await mp.kubectl(["get", "crd", "-o", "name"], b)).includes("widgets"),
       "B's CRD gone",
+      async () => !(await mp.kubectl(["get", "crd", "-o", "name"], b)).includes("widgets"),
     );
     assert.equal((await mp.kubectl(["get", "widgets", "-o", "name"], a)).trim(), "widget.example.com/in-a");
   });
@@ -461,9 +453,9 @@ spec:
 
     await mp.kubectl(["apply", "-f", "-"], { input: doohickeys(true) });
     await eventually(
+      "the new default on GET",
       async () =>
         json<Doohickey>(await mp.kubectl(["get", "doohickey", "g1", "-o", "json"])).spec.mode === "fast",
-      "the new default on GET",
     );
     const got = json<Doohickey>(await mp.kubectl(["get", "doohickey", "g1", "-o", "json"]));
     assert.deepEqual(got.spec, { size: "big", mode: "fast" });

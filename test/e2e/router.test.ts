@@ -28,6 +28,7 @@ import {
   type RunningRouter,
 } from "../../apiserver/src/router/index.ts";
 import { kubectlBinary, startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
+import { eventually } from "../support/eventually.ts";
 
 const alice = { token: "alice-router-token-0123456789ab", name: "alice", groups: ["dev"] };
 const bob = { token: "bob-router-token-0123456789abcd", name: "bob" };
@@ -157,14 +158,6 @@ async function shardConfigMapWatches(): Promise<number> {
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 }
 
-async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("kubectl through the router", () => {
   test("create and get reach the tenant named in the path, and only it", async () => {
     await viaRouter("a", ["create", "configmap", "through-router", "-n", "default", "--from-literal=k=v"]);
@@ -229,18 +222,18 @@ describe("kubectl through the router", () => {
     const exited = new Promise<void>((r) => watcher.once("exit", () => r()));
     try {
       // The watch reached the shard through the router.
-      await eventually(async () => (await shardConfigMapWatches()) === 1, "the watch to open on the shard");
+      await eventually("the watch to open on the shard", async () => (await shardConfigMapWatches()) === 1);
       await viaRouter("a", ["create", "configmap", "w1", "-n", "watched", "--from-literal=a=b"]);
-      await eventually(() => /ADDED\s+w1\s+1\s/.test(seen), `the ADDED event in ${seen}`);
+      await eventually(`the ADDED event in ${seen}`, () => /ADDED\s+w1\s+1\s/.test(seen));
       await viaRouter("a", ["label", "configmap", "w1", "-n", "watched", "x=y"]);
-      await eventually(() => /MODIFIED\s+w1\s+1\s/.test(seen), `the MODIFIED event in ${seen}`);
+      await eventually(`the MODIFIED event in ${seen}`, () => /MODIFIED\s+w1\s+1\s/.test(seen));
       assert.ok(router.upstreamRequests() >= 1, "the watch is held open upstream");
     } finally {
       watcher.kill();
     }
     await exited;
-    await eventually(async () => (await shardConfigMapWatches()) === 0, "the shard's watch to end");
-    await eventually(() => router.upstreamRequests() === 0, "the router's upstream request to end");
+    await eventually("the shard's watch to end", async () => (await shardConfigMapWatches()) === 0);
+    await eventually("the router's upstream request to end", () => router.upstreamRequests() === 0);
   });
 
   test("auth whoami shows the user the router authenticated", async () => {

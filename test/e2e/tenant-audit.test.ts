@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import YAML from "yaml";
 import { generateCA, issueCertificate } from "../../apiserver/src/server/pki.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
+import { eventually } from "../support/eventually.ts";
 
 interface AuditEvent {
   auditID: string;
@@ -54,15 +55,6 @@ after(async () => {
   await mp?.destroy();
   await new Promise((r) => webhook?.close(r));
 });
-
-async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`${what}: not true after 15 s`);
-}
 
 const controlPlane = (name: string, spec: Record<string, unknown>): string =>
   YAML.stringify({

@@ -14,8 +14,13 @@ import { after, before, describe, test } from "node:test";
 import YAML from "yaml";
 import { generateCA, issueCertificate, type CertKeyPair } from "../../apiserver/src/server/pki.ts";
 import { tenantPrefix } from "../../apiserver/src/storage/keys.ts";
-import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
-import { eventually as eventuallyEvery } from "../support/eventually.ts";
+import {
+  startMultiplane,
+  type KubectlOptions,
+  type KubectlOutcome,
+  type TestMultiplane,
+} from "../support/multiplane.ts";
+import { eventually } from "../support/eventually.ts";
 
 const dev = { token: "quota-dev-token-0123456789abcdef", name: "dev" };
 
@@ -68,21 +73,9 @@ after(async () => {
 });
 
 /** Polls `check` until it returns true (or fails the test after 15,000 ms). */
-const eventually = (what: string, check: () => Promise<boolean>): Promise<void> =>
-  eventuallyEvery(what, check, { timeoutMs: 15_000, intervalMs: 100 });
 
-/** Runs kubectl; answers stdout and stderr whether it succeeded or not. */
-async function outcome(
-  args: readonly string[],
-  opts: { tenant?: string; input?: string } = {},
-): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  try {
-    return { ok: true, stdout: await mp.kubectl(args, opts), stderr: "" };
-  } catch (err) {
-    const cause = (err as { cause?: { stdout?: string; stderr?: string } }).cause;
-    return { ok: false, stdout: cause?.stdout ?? "", stderr: cause?.stderr ?? String(err) };
-  }
-}
+const outcome = (args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlOutcome> =>
+  mp.kubectlOutcome(args, opts);
 
 const applyControlPlane = (
   name: string,

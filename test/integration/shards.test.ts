@@ -22,6 +22,7 @@ import { tenantPrefix } from "../../apiserver/src/storage/keys.ts";
 import { startEtcdContainer, type EtcdContainer } from "../support/etcd-container.ts";
 import { rawRequest } from "../support/https.ts";
 import { kubectlBinary } from "../support/multiplane.ts";
+import { eventually as eventuallyHolds } from "../support/eventually.ts";
 
 const run = promisify(execFile);
 const cli = join(import.meta.dirname, "..", "..", "bin", "multiplane.mjs");
@@ -54,7 +55,7 @@ function startProcess(name: string, args: readonly string[], pattern: RegExp): P
   proc.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8_000)));
   return new Promise<Child>((resolve, reject) => {
     let stdout = "";
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr}`)), 60_000);
     proc.stdout.on("data", (d: Buffer) => {
       stdout += d.toString();
       const m = pattern.exec(stdout);
@@ -101,20 +102,14 @@ async function stopProcess(child: Child | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const logs = [...shards.values(), router].map((c) => `--- ${c.name}\n${c.logs().slice(-2_000)}`).join("\n");
-  assert.fail(`${what}: not true after ${timeoutMs} ms (${String(last)})\n${logs}`);
-}
+/** Waits for `check`, failing with the processes' last log lines. */
+const eventually = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> =>
+  eventuallyHolds(what, check, {
+    timeoutMs,
+    intervalMs: 100,
+    context: () =>
+      [...shards.values(), router].map((c) => `--- ${c.name}\n${c.logs().slice(-2_000)}`).join("\n"),
+  });
 
 /** The real kubectl at `tenant` (root when absent) through the router, as admin. */
 async function kubectl(

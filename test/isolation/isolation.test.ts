@@ -33,6 +33,7 @@ import {
 import { issueCertificate } from "../../apiserver/src/server/pki.ts";
 import { tenantPrefix } from "../../apiserver/src/storage/keys.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
+import { eventually } from "../support/eventually.ts";
 
 const baseDomain = "mp.test";
 /** Token-file users: alice is cluster-admin in `a` only, abby in `ab` only, bob nowhere. */
@@ -162,14 +163,6 @@ async function assertSentinelsIntact(): Promise<void> {
 async function assertNothingLeaked(r: Raw, home?: TenantName): Promise<void> {
   assertNoMarkers(r.body, home === undefined ? [...tenantNames] : othersThan(home));
   await assertSentinelsIntact();
-}
-
-async function eventually(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** A kubeconfig for `tenant` through the router (the admin's, its server the router's). */

@@ -30,10 +30,19 @@ export interface TestUser {
   readonly groups?: readonly string[];
 }
 
+/** What a kubectl run printed, whether it succeeded or not. */
+export interface KubectlOutcome {
+  readonly ok: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 export interface TestMultiplane extends Multiplane {
   readonly dataDir: string;
   /** Runs the real kubectl against this server (as admin); resolves with stdout, rejects with stderr. */
   kubectl(args: readonly string[], opts?: KubectlOptions): Promise<string>;
+  /** Runs the real kubectl; resolves with its outcome, failed or not. */
+  kubectlOutcome(args: readonly string[], opts?: KubectlOptions): Promise<KubectlOutcome>;
   /** Writes a kubeconfig for a tenant (served at /clusters/<tenant>) and returns its path. */
   tenantKubeconfig(tenant: string): Promise<string>;
   destroy(): Promise<void>;
@@ -81,10 +90,20 @@ export async function startMultiplane(
     }
   };
 
+  const kubectlOutcome = async (args: readonly string[], o: KubectlOptions = {}): Promise<KubectlOutcome> => {
+    try {
+      return { ok: true, stdout: await kubectl(args, o), stderr: "" };
+    } catch (err) {
+      const cause = (err as { cause?: { stdout?: string; stderr?: string } }).cause;
+      return { ok: false, stdout: cause?.stdout ?? "", stderr: cause?.stderr ?? String(err) };
+    }
+  };
+
   return {
     ...mp,
     dataDir,
     kubectl,
+    kubectlOutcome,
     tenantKubeconfig,
     destroy: async () => {
       await mp.stop();
