@@ -417,6 +417,12 @@ describe("LeaderElector", () => {
       try {
         const text = await (await fetch(`${server.url}/metrics`)).text();
         assert.match(text, /leader_election_master_status\{name="release"\} 1/);
+        // The Helm chart probes these on the metrics port.
+        for (const probe of ["/livez", "/readyz", "/healthz"]) {
+          const res = await fetch(`${server.url}${probe}`);
+          assert.deepEqual([probe, res.status, await res.text()], [probe, 200, "ok"]);
+        }
+        assert.equal((await fetch(`${server.url}/nope`)).status, 404);
       } finally {
         await server.close();
       }

@@ -100,7 +100,13 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `registry` at GET /metrics (and 200 "ok" at /healthz) on host:port; port 0 picks one. */
+/** Health paths: the process answers, as controller-runtime's default ping check (a standby replica is ready too). */
+const healthPaths = new Set(["/healthz", "/livez", "/readyz"]);
+
+/**
+ * Serves `registry` at GET /metrics and 200 "ok" at /healthz, /livez and /readyz (the probes of
+ * the Helm chart) on host:port; port 0 picks one.
+ */
 export async function serveMetrics(
   registry: Registry,
   port: number,
@@ -113,7 +119,7 @@ export async function serveMetrics(
         (text) => res.writeHead(200, { "Content-Type": registry.contentType }).end(text),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
-    } else if (req.method === "GET" && path === "/healthz") {
+    } else if (req.method === "GET" && healthPaths.has(path ?? "")) {
       res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
     } else {
       res.writeHead(404).end();
