@@ -45,12 +45,12 @@ export class MultiplaneContainer extends GenericContainer {
   /** @override @returns {Promise<StartedMultiplaneContainer>} */
   async start() {
     const started = await super.start();
-    const { output, exitCode } = await started.exec(["cat", `${dataDir}/admin.kubeconfig`]);
+    const { stdout, stderr, exitCode } = await started.exec(["cat", `${dataDir}/admin.kubeconfig`]);
     if (exitCode !== 0) {
       await started.stop();
-      throw new Error(`multiplane container: no admin kubeconfig (exit code ${exitCode}): ${output}`);
+      throw new Error(`multiplane container: no admin kubeconfig (exit code ${exitCode}): ${stderr}`);
     }
-    return new StartedMultiplaneContainer(started, output);
+    return new StartedMultiplaneContainer(started, stdout);
   }
 }
 
