@@ -411,7 +411,13 @@ describe("RBAC through kubectl", () => {
 /** An HTTPS request to the server (the router; `base` another) with optional client certificate and headers. */
 async function rawRequest(
   path: string,
-  opts: { headers?: Record<string, string>; cert?: { certPem: string; keyPem: string }; base?: string } = {},
+  opts: {
+    headers?: Record<string, string>;
+    cert?: { certPem: string; keyPem: string };
+    base?: string;
+    method?: string;
+    body?: string;
+  } = {},
 ): Promise<RawResponse> {
   const { base = mp.url, ...rest } = opts;
   return raw(base, await readFile(join(mp.dataDir, "pki", "ca.crt"), "utf8"), path, rest);
@@ -591,6 +597,45 @@ describe("authentication through kubectl", () => {
     });
     const ok = await rawRequest("/api/v1/namespaces", { base: shard, headers: spoof, cert: router });
     assert.equal(ok.status, 200);
+  });
+
+  test("X-Remote-* and a router certificate sent to up's router count for nothing at its in-process shard", async () => {
+    // The router hands requests to the shard of its own process without the network: the
+    // identity headers the shard believes are the ones the router made, never a client's.
+    const spoof = { "X-Remote-User": "admin", "X-Remote-Group": "system:masters" };
+    assert.equal((await rawRequest("/api/v1/namespaces", { headers: spoof })).status, 401);
+    const asBob = await rawRequest("/api/v1/namespaces", {
+      headers: { ...spoof, Authorization: `Bearer ${bob.token}` },
+    });
+    assert.equal(asBob.status, 403);
+    assert.match(asBob.body, /User \\"bob\\" cannot list resource \\"namespaces\\"/);
+    // The router's own client certificate, presented by a client: the router is the edge, and
+    // a certificate of the requestheader CA is no client credential there.
+    const routerCert = await pkiPair("router-client");
+    assert.equal((await rawRequest("/api/v1/namespaces", { headers: spoof, cert: routerCert })).status, 401);
+    // Bodies reach the shard whole, and one past kube's 3 MiB limit is a 413 Status.
+    const review = await rawRequest("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${bob.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        spec: { resourceAttributes: { verb: "list", resource: "namespaces" } },
+      }),
+    });
+    assert.equal(review.status, 201);
+    assert.equal(
+      (JSON.parse(review.body) as { spec: { resourceAttributes: { verb: string } } }).spec.resourceAttributes
+        .verb,
+      "list",
+    );
+    const tooLarge = await rawRequest("/api/v1/namespaces/default/configmaps", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${bob.token}`, "Content-Type": "application/json" },
+      body: "x".repeat(3 * 1024 * 1024 + 1),
+    });
+    assert.equal(tooLarge.status, 413);
+    assert.equal((JSON.parse(tooLarge.body) as { reason: string }).reason, "RequestEntityTooLarge");
   });
 
   test("the service-account issuer's discovery documents are public", async () => {

@@ -23,6 +23,7 @@ import {
 } from "../audit/index.ts";
 import { ApiserverMetrics } from "../metrics/index.ts";
 import { ensureServingPKI, type ServingPKI } from "../server/pki.ts";
+import type { ServeRouted } from "../server/routed.ts";
 import { startServer, type RunningServer, type ServerOptions } from "../server/server.ts";
 import type { ShardFairnessOptions } from "../server/fairness.ts";
 import { openStorage, type StorageConfig } from "../storage/index.ts";
@@ -100,6 +101,8 @@ export interface RunningShard {
   /** The issuer of tenant JWTs and ServiceAccount tokens (URL and key set). */
   readonly issuer: JwtIssuer;
   readonly log: Logger;
+  /** The shard's entry for a router in this process (`multiplane up`). */
+  readonly serveRouted: ServeRouted;
   stop(): Promise<void>;
 }
 
@@ -246,6 +249,7 @@ export async function startShard(opts: ShardOptions): Promise<RunningShard> {
       tokens,
       issuer,
       log,
+      serveRouted: server.serveRouted,
       stop: async () => {
         await running.server.close();
         await running.registry.stop();

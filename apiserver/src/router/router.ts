@@ -13,8 +13,11 @@
 //   6. forwarding over mTLS with the router's client certificate to `/clusters/<tenant>/…` on
 //      the shard, both bodies streamed (a watch's events reach the client as the shard writes
 //      them); a client that goes away aborts the upstream request; a shard that cannot be
-//      reached is a 503 Status.
+//      reached is a 503 Status. A shard in the router's own process (`multiplane up`) is handed
+//      the same request (path, forwarded headers, the router's certificate) without the network
+//      hop: its chain reads the client's body and answers the client itself.
 
+import { X509Certificate } from "node:crypto";
 import { Agent, createServer, request, type Server } from "node:https";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
@@ -23,6 +26,7 @@ import { internalError, isStatusError, serviceUnavailable, type Status } from ".
 import type { Authenticator, UserInfo } from "../authn/user.ts";
 import { peerCertificates } from "../authn/x509-verify.ts";
 import type { CertKeyPair } from "../server/pki.ts";
+import { routedMethods, type ServeRouted } from "../server/routed.ts";
 import { parseRequestInfo } from "../request/request-info.ts";
 import { TenantFairness, type FairnessOptions } from "./fairness.ts";
 import { forwardHeaders } from "./forward-headers.ts";
@@ -41,6 +45,8 @@ export interface RouterOptions {
   readonly authenticator: Authenticator;
   /** How the router reaches the shards: their CA and its client certificate (requestheader CA). */
   readonly upstream: { readonly caPem: string; readonly clientCertificate: CertKeyPair };
+  /** The entry of a shard in this process, by shard URL (`multiplane up`); undefined: over the network. */
+  readonly inProcess?: (shardURL: string) => ServeRouted | undefined;
   /** Tenants by host `<org>[.<project>].<baseDomain>`; absent: by path only. */
   readonly baseDomain?: string;
   readonly fairness?: FairnessOptions;
@@ -52,7 +58,7 @@ export interface RouterOptions {
 export interface RunningRouter {
   readonly url: string;
   readonly port: number;
-  /** Requests forwarded to shards and not yet finished (watches included). */
+  /** Requests forwarded to shards over the network and not yet finished (watches included). */
   readonly upstreamRequests: () => number;
   /** A tenant's requests in flight and queued under the fairness limit (watches not counted). */
   readonly fairnessLoad: (tenant: string) => { inflight: number; queued: number };
@@ -113,6 +119,8 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     if (f === undefined) fairness.set(shardURL, (f = new TenantFairness(opts.fairness)));
     return f;
   };
+  /** What the router presents to a shard in its own process, as its TLS client certificate. */
+  const routerCertificates = [new X509Certificate(opts.upstream.clientCertificate.certPem)];
   const agents = new Map<string, Agent>();
   const upstreams = new Set<{ destroy(): void }>();
   const agentFor = (shardURL: string): Agent => {
@@ -239,18 +247,17 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     });
 
     const method = req.method ?? "GET";
-    if (isLongRunning(method, route.path, route.search)) {
-      return forward(req, res, shardURL, route.upstreamPath, headers);
-    }
+    const local = routedMethods.has(method) ? opts.inProcess?.(shardURL) : undefined;
+    const send = (): Promise<void> =>
+      local !== undefined
+        ? local(req, res, { url: route.upstreamPath, headers, peerCertificates: routerCertificates })
+        : forward(req, res, shardURL, route.upstreamPath, headers);
+    if (isLongRunning(method, route.path, route.search)) return send();
     const gone = new AbortController();
     const onClose = (): void => gone.abort(new Error("client closed the connection"));
     res.once("close", onClose);
     try {
-      await fairnessOf(shardURL).run(
-        tenant.name,
-        () => forward(req, res, shardURL, route.upstreamPath, headers),
-        gone.signal,
-      );
+      await fairnessOf(shardURL).run(tenant.name, send, gone.signal);
     } catch (err) {
       if (gone.signal.aborted && !isStatusError(err)) return; // nobody left to answer
       throw err;

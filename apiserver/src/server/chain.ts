@@ -2,10 +2,8 @@
 // the stages (k8s.io/apiserver's DefaultBuildHandlerChain). There is ordering here in
 // play: each stage puts its result on the request context for the ones after it.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { randomUUID, type X509Certificate } from "node:crypto";
-import { TLSSocket } from "node:tls";
-import { peerCertificates } from "../authn/x509-verify.ts";
 import type { JwtIssuer } from "../authn/jwt-keys.ts";
 import {
   auditAnnotations,
@@ -49,13 +47,29 @@ import { handleNonResource } from "../endpoints/nonresource.handler.ts";
 import { handleResource, handleWatch, type Response } from "../endpoints/resource.handler.ts";
 import { serialize } from "../endpoints/negotiation.ts";
 
+/**
+ * What the chain reads of a request. server.ts makes it from a request off the network; a
+ * router in the same process hands one over without a network hop (server.ts serveRouted).
+ */
+export interface ChainRequest {
+  readonly method: string;
+  /** Path and query as received: `/clusters/<tenant>/…` or a root tenant path. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  /** Every value of each header, names lowercase (read by requestheader's proxy requests only). */
+  readonly headersDistinct: Readonly<Record<string, string[] | undefined>>;
+  readonly remoteAddress: string | undefined;
+  /** The client certificate chain the connection presented, leaf first ([] when none). */
+  readonly peerCertificates: () => X509Certificate[];
+}
+
 export interface RequestContext {
   readonly auditId: string;
   readonly method: string;
   /** The path inside the tenant (the /clusters/<tenant> prefix stripped). */
   readonly path: string;
   readonly query: URLSearchParams;
-  readonly headers: IncomingMessage["headers"];
+  readonly headers: IncomingHttpHeaders;
   readonly body: Buffer | undefined;
   info?: RequestInfo;
   tenant?: Tenant;
@@ -177,18 +191,18 @@ export function warningHeaders(warnings: readonly string[]): string[] {
 /** Runs one request through every stage, in order. Never throws. */
 export async function serveRequest(
   deps: ChainDeps,
-  raw: IncomingMessage,
+  raw: ChainRequest,
   res: ServerResponse,
   body: Buffer | undefined,
 ): Promise<void> {
   const startedAt = performance.now();
   const receivedAtMicros = nowMicros();
-  const url = new URL(raw.url ?? "/", "https://multiplane.invalid");
+  const url = new URL(raw.url, "https://multiplane.invalid");
   const split = splitTenantPath(url.pathname);
   const ctx: RequestContext = {
     // 1. Audit ID (echoed to the client), panic recovery (the catch below) and request info.
     auditId: typeof raw.headers["audit-id"] === "string" ? raw.headers["audit-id"] : randomUUID(),
-    method: raw.method ?? "GET",
+    method: raw.method,
     path: split.path,
     query: url.searchParams,
     headers: raw.headers,
@@ -246,7 +260,7 @@ const headerValue = (v: string | string[] | undefined): string | undefined => (A
 async function stages(
   deps: ChainDeps,
   ctx: RequestContext,
-  raw: IncomingMessage,
+  raw: ChainRequest,
   res: ServerResponse,
   tenantName: string,
   receivedAtMicros: number,
@@ -270,7 +284,7 @@ async function stages(
 
   // 3. Authentication: the union of authenticators; anonymous only for public paths.
   const authStarted = performance.now();
-  const peerCertificates = peerCertificatesOf(raw.socket);
+  const peerCertificates = raw.peerCertificates();
   const user = await deps.authenticator.authenticate({
     headers: ctx.headers,
     bearer: parseBearerToken(ctx.headers),
@@ -291,8 +305,8 @@ async function stages(
     tenant: tenant.name,
     policy: deps.auditPolicy?.(tenant) ?? platformDefaultAuditPolicy,
     info,
-    requestURI: raw.url ?? "/",
-    sourceIPs: sourceIPs(raw.headers, raw.socket.remoteAddress),
+    requestURI: raw.url,
+    sourceIPs: sourceIPs(raw.headers, raw.remoteAddress),
     ...(raw.headers["user-agent"] !== undefined ? { userAgent: raw.headers["user-agent"] } : {}),
     receivedAtMicros,
     ...tenantSinkOf(deps, tenant),
@@ -436,17 +450,6 @@ function tenantSinkOf(deps: ChainDeps, tenant: Tenant): { tenantSink?: AuditSink
 async function instanceOf(deps: ChainDeps, ctx: RequestContext): Promise<TenantInstance> {
   ctx.instance ??= await deps.tenants.instance(ctx.tenant!);
   return ctx.instance;
-}
-
-const certificatesOf = new WeakMap<object, X509Certificate[]>();
-/** The client's certificate chain, read once per connection (for x509 and requestheader). */
-function peerCertificatesOf(socket: IncomingMessage["socket"]): X509Certificate[] {
-  let certs = certificatesOf.get(socket);
-  if (certs === undefined) {
-    certs = socket instanceof TLSSocket ? peerCertificates(socket) : [];
-    certificatesOf.set(socket, certs);
-  }
-  return certs;
 }
 
 /** TokenReview: the token as a bearer credential through the tenant's authenticators. */

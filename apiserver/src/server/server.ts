@@ -1,11 +1,15 @@
 // The HTTPS server: fastify for TLS, HTTP parsing and body limits; every request goes
-// through the one handler chain (chain.ts).
+// through the one handler chain (chain.ts). A router in the same process hands its requests
+// to the chain directly (serveRouted, routed.ts).
 
-import type { ServerResponse } from "node:http";
+import type { X509Certificate } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { requestEntityTooLarge, badRequest } from "../apierrors/status.ts";
+import { requestEntityTooLarge, badRequest, isStatusError } from "../apierrors/status.ts";
 import type { Authenticator } from "../authn/user.ts";
+import { peerCertificates } from "../authn/x509-verify.ts";
 import type { JwtIssuer } from "../authn/jwt-keys.ts";
 import {
   TenantAuditSinks,
@@ -16,7 +20,8 @@ import {
 } from "../audit/index.ts";
 import type { ApiserverMetrics } from "../metrics/index.ts";
 import type { Tenant, TenantManager } from "../tenancy/instance.ts";
-import { sendStatus, serveRequest } from "./chain.ts";
+import { sendStatus, serveRequest, type ChainDeps, type ChainRequest } from "./chain.ts";
+import { readBody, routedChainRequest, routedMethods, type ServeRouted } from "./routed.ts";
 import type { ServingPKI } from "./pki.ts";
 import { ShardFairness, type ShardFairnessOptions } from "./fairness.ts";
 
@@ -46,7 +51,35 @@ export interface ServerOptions {
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
+  /** The entry of a router in this process (`multiplane up`): the chain without a network hop. */
+  readonly serveRouted: ServeRouted;
   close(): Promise<void>;
+}
+
+const certificatesOf = new WeakMap<object, X509Certificate[]>();
+/** The client's certificate chain, read once per connection (for x509 and requestheader). */
+function peerCertificatesOf(socket: IncomingMessage["socket"]): X509Certificate[] {
+  let certs = certificatesOf.get(socket);
+  if (certs === undefined) {
+    certs = socket instanceof TLSSocket ? peerCertificates(socket) : [];
+    certificatesOf.set(socket, certs);
+  }
+  return certs;
+}
+
+/** The chain's view of a request off the network. */
+function networkRequest(raw: IncomingMessage): ChainRequest {
+  return {
+    method: raw.method ?? "GET",
+    url: raw.url ?? "/",
+    headers: raw.headers,
+    // Node builds headersDistinct on first read: only requestheader's proxy requests read it.
+    get headersDistinct() {
+      return raw.headersDistinct;
+    },
+    remoteAddress: raw.socket.remoteAddress,
+    peerCertificates: () => peerCertificatesOf(raw.socket),
+  };
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -104,30 +137,45 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void tenantAuditSinks?.forget(tenant.name);
   });
   const offEvicted = opts.tenants.onEvicted((tenant) => void tenantAuditSinks?.forget(tenant.name, tenant));
+  const deps: ChainDeps = {
+    tenants: opts.tenants,
+    authenticator: opts.authenticator,
+    ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+    ...(opts.auditor !== undefined ? { auditor: opts.auditor } : {}),
+    ...(opts.auditPolicy !== undefined ? { auditPolicy: opts.auditPolicy } : {}),
+    ...(tenantAuditSinks !== undefined ? { tenantAuditSinks } : {}),
+    ...(opts.metrics !== undefined ? { metrics: opts.metrics } : {}),
+    fairness,
+    log: opts.log,
+    watches,
+  };
   app.route({
-    method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    method: [...routedMethods],
     url: "/*",
     handler: async (req, reply) => {
       reply.hijack();
       await serveRequest(
-        {
-          tenants: opts.tenants,
-          authenticator: opts.authenticator,
-          ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
-          ...(opts.auditor !== undefined ? { auditor: opts.auditor } : {}),
-          ...(opts.auditPolicy !== undefined ? { auditPolicy: opts.auditPolicy } : {}),
-          ...(tenantAuditSinks !== undefined ? { tenantAuditSinks } : {}),
-          ...(opts.metrics !== undefined ? { metrics: opts.metrics } : {}),
-          fairness,
-          log: opts.log,
-          watches,
-        },
-        req.raw,
+        deps,
+        networkRequest(req.raw),
         reply.raw,
         Buffer.isBuffer(req.body) ? req.body : undefined,
       );
     },
   });
+  // Answers as fastify's body reading and error handler above do; the chain never throws.
+  const serveRouted: ServeRouted = async (client, res, routed) => {
+    const request = routedChainRequest(client, routed);
+    let body: Buffer | undefined;
+    try {
+      // The client's own framing headers (Content-Length, Transfer-Encoding) tell its body.
+      body = await readBody(client, request.method, client.headers, maxRequestBytes);
+    } catch (err) {
+      if (isStatusError(err)) sendStatus(res, err.status);
+      else res.destroy(); // the client's stream broke: nobody to answer
+      return;
+    }
+    await serveRequest(deps, request, res, body);
+  };
 
   await app.listen({ host: opts.host, port: opts.port });
   const address = app.server.address();
@@ -135,6 +183,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return {
     url: `https://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${port}`,
     port,
+    serveRouted,
     close: async () => {
       offRemoved();
       offEvicted();
