@@ -14,6 +14,10 @@
 //   watch       from just before sending a create to the ADDED event's arrival on a watch
 //               opened before: one write at a time (the goal's figure), then 64 in flight.
 //
+// CPU per operation (Linux, /proc): the server's, etcd's, and the raw client's (this process)
+// for each phase, from the same best-of rounds (the least per operation). On a loaded machine
+// these say more than the rates: a rate also counts the time other processes took the cores.
+//
 // Knobs: BENCH_OPS (4000), BENCH_LIST_OPS (400), BENCH_WATCH_OPS (500), BENCH_ROUNDS (3).
 
 import { KubeConfig } from "@kubernetes/client-node";
@@ -25,6 +29,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, startEtcdProcess } from "../test/support/etcd-process.ts";
+import { cpuMs } from "./process-cpu.ts";
 
 const inFlight = 64;
 const ops = Number(process.env["BENCH_OPS"] ?? 4000);
@@ -49,6 +54,48 @@ async function rate(n: number, op: (i: number) => Promise<unknown>, concurrency 
   return n / ((performance.now() - start) / 1000);
 }
 
+/** CPU µs per operation of one phase, by process. */
+type Cpu = Readonly<Record<"server" | "etcd" | "client", number>>;
+
+/** The processes whose CPU a phase reads: the server's and etcd's pids (undefined: not measured). */
+interface Pids {
+  readonly server: number | undefined;
+  readonly etcd: number | undefined;
+}
+
+/** Like rate, and the CPU µs per operation each process spent meanwhile (NaN where unknown). */
+async function measured(
+  pids: Pids,
+  n: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<{ rate: number; cpu: Cpu }> {
+  const read = (pid: number | undefined): number => (pid === undefined ? NaN : cpuMs(pid));
+  const client = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const before = { server: read(pids.server), etcd: read(pids.etcd), client: client() };
+  const r = await rate(n, op);
+  const perOp = (b: number, a: number): number => ((a - b) * 1000) / n;
+  return {
+    rate: r,
+    cpu: {
+      server: perOp(before.server, read(pids.server)),
+      etcd: perOp(before.etcd, read(pids.etcd)),
+      client: perOp(before.client, client()),
+    },
+  };
+}
+
+const minCpu = (a: Cpu | undefined, b: Cpu): Cpu =>
+  a === undefined
+    ? b
+    : {
+        server: Math.min(a.server, b.server),
+        etcd: Math.min(a.etcd, b.etcd),
+        client: Math.min(a.client, b.client),
+      };
+
 function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 }
@@ -57,6 +104,7 @@ function percentile(sorted: readonly number[], q: number): number {
 // The server, in a child process
 
 interface Server {
+  readonly pid: number | undefined;
   readonly url: URL;
   readonly ca: Buffer;
   readonly token: string;
@@ -113,7 +161,13 @@ async function startServer(etcdEndpoint: string): Promise<Server> {
   const cluster = kc.getCurrentCluster();
   const token = kc.getCurrentUser()?.token;
   if (!cluster?.caData || !token) throw new Error("the admin kubeconfig has no CA or token");
-  return { url: new URL(cluster.server), ca: Buffer.from(cluster.caData, "base64"), token, stop };
+  return {
+    pid: child.pid,
+    url: new URL(cluster.server),
+    ca: Buffer.from(cluster.caData, "base64"),
+    token,
+    stop,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -259,21 +313,25 @@ interface Figures {
   gets: number;
   lists: number;
 }
+type FiguresCpu = Record<keyof Figures, Cpu>;
 
-async function apiRound(api: Api, round: number): Promise<Figures> {
+async function apiRound(api: Api, pids: Pids, round: number): Promise<{ rates: Figures; cpu: FiguresCpu }> {
   const ns = `bench-r${round}`;
   await createNamespace(api, ns);
   const names = Array.from({ length: ops }, (_, i) => `cm-${String(i).padStart(6, "0")}`);
-  const creates = await rate(ops, (i) => api.ok("POST", cmPath(ns), configMap(names[i]!)));
-  const gets = await rate(ops, (i) => api.ok("GET", `${cmPath(ns)}/${names[i]!}`));
+  const creates = await measured(pids, ops, (i) => api.ok("POST", cmPath(ns), configMap(names[i]!)));
+  const gets = await measured(pids, ops, (i) => api.ok("GET", `${cmPath(ns)}/${names[i]!}`));
 
   const listNs = `bench-list-r${round}`;
   await createNamespace(api, listNs);
   await rate(100, (i) => api.ok("POST", cmPath(listNs), configMap(`item-${String(i).padStart(3, "0")}`)));
   const check = JSON.parse((await api.request("GET", cmPath(listNs))).body) as { items: unknown[] };
   if (check.items.length !== 100) throw new Error(`${listNs} holds ${check.items.length} objects, not 100`);
-  const lists = await rate(listOps, () => api.ok("GET", cmPath(listNs)));
-  return { creates, gets, lists };
+  const lists = await measured(pids, listOps, () => api.ok("GET", cmPath(listNs)));
+  return {
+    rates: { creates: creates.rate, gets: gets.rate, lists: lists.rate },
+    cpu: { creates: creates.cpu, gets: gets.cpu, lists: lists.cpu },
+  };
 }
 
 interface RawFigures {
@@ -282,11 +340,16 @@ interface RawFigures {
   /** Create-if-absent transactions: what a Multiplane create sends to etcd (context, not a goal). */
   txns: number;
 }
+type RawCpu = Record<"puts" | "gets", Cpu>;
 
-async function rawRound(client: Etcd3, round: number): Promise<RawFigures> {
+async function rawRound(
+  client: Etcd3,
+  pids: Pids,
+  round: number,
+): Promise<{ rates: RawFigures; cpu: RawCpu }> {
   const keys = Array.from({ length: ops }, (_, i) => `/bench-raw/r${round}/cm-${String(i).padStart(6, "0")}`);
-  const puts = await rate(ops, (i) => client.put(keys[i]!).value(rawValue).exec());
-  const gets = await rate(ops, async (i) => {
+  const puts = await measured(pids, ops, (i) => client.put(keys[i]!).value(rawValue).exec());
+  const gets = await measured(pids, ops, async (i) => {
     if ((await client.get(keys[i]!).buffer()) === null) throw new Error(`raw get: ${keys[i]!} missing`);
   });
   const txns = await rate(ops, async (i) => {
@@ -294,7 +357,7 @@ async function rawRound(client: Etcd3, round: number): Promise<RawFigures> {
     const res = await client.if(key, "Create", "==", 0).then(client.put(key).value(rawValue)).commit();
     if (!res.succeeded) throw new Error(`raw create of ${key} failed`);
   });
-  return { puts, gets, txns };
+  return { rates: { puts: puts.rate, gets: gets.rate, txns }, cpu: { puts: puts.cpu, gets: gets.cpu } };
 }
 
 /** Create-to-event latencies (ms), sorted, with `concurrency` writers. */
@@ -354,19 +417,26 @@ async function main(): Promise<void> {
         txns: Math.max(rawBest.txns, f.txns),
       };
     };
+    const pids: Pids = { server: server.pid, etcd: etcd.pid() };
+    const apiCpu: Partial<FiguresCpu> = {};
+    const rawCpu: Partial<RawCpu> = {};
     for (let round = 0; round < rounds; round++) {
       // Alternate which goes first so neither always meets the warmer (or more compacted) etcd.
-      let a: Figures;
-      let r: RawFigures;
+      let ar: Awaited<ReturnType<typeof apiRound>>;
+      let rr: Awaited<ReturnType<typeof rawRound>>;
       if (round % 2 === 0) {
-        r = await rawRound(rawClient, round);
-        a = await apiRound(api, round);
+        rr = await rawRound(rawClient, pids, round);
+        ar = await apiRound(api, pids, round);
       } else {
-        a = await apiRound(api, round);
-        r = await rawRound(rawClient, round);
+        ar = await apiRound(api, pids, round);
+        rr = await rawRound(rawClient, pids, round);
       }
+      const a = ar.rates;
+      const r = rr.rates;
       keep(a);
       keepRaw(r);
+      for (const k of ["creates", "gets", "lists"] as const) apiCpu[k] = minCpu(apiCpu[k], ar.cpu[k]);
+      for (const k of ["puts", "gets"] as const) rawCpu[k] = minCpu(rawCpu[k], rr.cpu[k]);
       console.log(
         `round ${round + 1}: api creates ${num(a.creates)}/s gets ${num(a.gets)}/s lists ${num(a.lists)}/s; ` +
           `etcd puts ${num(r.puts)}/s gets ${num(r.gets)}/s create txns ${num(r.txns)}/s`,
@@ -432,6 +502,25 @@ async function main(): Promise<void> {
     console.log(line(rows[0]!));
     console.log(line(rows[0]!.map((h, c) => "-".repeat(c < 4 ? widths[c]! : h.length))));
     for (const r of rows.slice(1)) console.log(line(r));
+
+    // CPU per operation: the least of the rounds, in µs.
+    const us = (n: number | undefined): string => (n === undefined || Number.isNaN(n) ? "-" : n.toFixed(0));
+    const cpuRows: [string, Cpu | undefined][] = [
+      ["Multiplane ConfigMap create", apiCpu.creates],
+      ["Multiplane ConfigMap get", apiCpu.gets],
+      ["Multiplane list of 100 ConfigMaps", apiCpu.lists],
+      ["raw etcd3 put", rawCpu.puts],
+      ["raw etcd3 get", rawCpu.gets],
+    ];
+    const cpuWidth = Math.max(...cpuRows.map(([name]) => name.length));
+    console.log(`\nCPU per operation (µs; least of ${rounds} rounds)\n`);
+    console.log(`${"operation".padEnd(cpuWidth)}   ${"server".padStart(6)}   ${"etcd".padStart(6)}   client`);
+    for (const [name, c] of cpuRows) {
+      const server = name.startsWith("raw") ? "" : us(c?.server);
+      console.log(
+        `${name.padEnd(cpuWidth)}   ${server.padStart(6)}   ${us(c?.etcd).padStart(6)}   ${us(c?.client).padStart(6)}`,
+      );
+    }
   } finally {
     client?.close();
     await server?.stop();

@@ -27,7 +27,7 @@
 // child; each prints its pid).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -37,6 +37,7 @@ import { fileURLToPath } from "node:url";
 import { issueTenantToken, JwtKeySet } from "../apiserver/src/authn/index.ts";
 import { rootTenant } from "../apiserver/src/tenancy/instance.ts";
 import { benchUser, variants, type ServerHello, type Variant } from "./pipeline-server.ts";
+import { cpuMs } from "./process-cpu.ts";
 
 const inFlight = 64;
 const ops = Number(process.env["BENCH_OPS"] ?? 20000);
@@ -353,15 +354,6 @@ interface Run {
   /** The server's CPU time (every thread, user and system) per request, in µs. */
   readonly cpuPerRequest: number;
 }
-
-/** A process's CPU time so far in ms (Linux: utime + stime of /proc/<pid>/stat, all threads). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the parenthesized command: state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-}
-const clockTicks = 100; // USER_HZ, 100 on Linux
 
 async function measure(api: Api, pid: number, token: string, n: number, concurrency: number): Promise<Run> {
   const cpuBefore = cpuMs(pid);

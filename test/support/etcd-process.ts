@@ -25,6 +25,8 @@ export async function freePort(): Promise<number> {
 export interface EtcdProcess {
   readonly endpoint: string;
   readonly dataDir: string;
+  /** The etcd process's id while it runs (benchmarks read its CPU time). */
+  pid(): number | undefined;
   /** Kills etcd with SIGKILL (no clean shutdown). */
   kill(): Promise<void>;
   /** Starts etcd again on the same ports and data directory. */
@@ -96,6 +98,7 @@ export async function startEtcdProcess(opts: EtcdProcessOptions = {}): Promise<E
   return {
     endpoint,
     dataDir,
+    pid: () => child?.pid,
     kill,
     start,
     destroy: async () => {
