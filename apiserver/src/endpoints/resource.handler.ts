@@ -436,7 +436,8 @@ async function serveResource(req: ResourceRequest): Promise<Response> {
       checkTypeMeta(def, obj);
       if (info.name !== "")
         throw methodNotAllowed("the server does not allow this method on the requested resource");
-      const created = await store.create(obj, info.namespace, { dryRun, fieldManager });
+      // `obj` was decoded for this request alone: the store may change it.
+      const created = await store.create(obj, info.namespace, { dryRun, fieldManager, inputOwned: true });
       return { status: 201, body: objectBody(def, created, output, query), output, warnings };
     }
     case "update": {

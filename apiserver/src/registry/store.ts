@@ -87,6 +87,15 @@ export interface WriteOptions {
   fieldManager?: string;
 }
 
+export interface CreateOptions extends WriteOptions {
+  /**
+   * The caller hands `input` over (an object it decoded for this request and never reads
+   * again): create changes it in place instead of copying it first. Absent: `input` is not
+   * changed.
+   */
+  inputOwned?: boolean;
+}
+
 export interface DeleteOptions extends WriteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   propagationPolicy?: "Orphan" | "Background" | "Foreground";
@@ -245,9 +254,8 @@ export class GenericStore {
     }
   }
 
-  /** Fills in what the server owns on create; returns the object to store. */
-  private prepareCreate(input: KubeObject, namespace: string, fieldManager?: string): KubeObject {
-    const obj = clone(input);
+  /** Fills in what the server owns on create, in `obj` (the store's own copy); returns it. */
+  private prepareCreate(obj: KubeObject, namespace: string, fieldManager?: string): KubeObject {
     const meta: ObjectMeta = obj.metadata ?? {};
     obj.metadata = meta;
     if (this.def.namespaced) {
@@ -291,12 +299,12 @@ export class GenericStore {
     }
   }
 
-  async create(input: KubeObject, namespace: string, opts: WriteOptions): Promise<KubeObject> {
+  async create(input: KubeObject, namespace: string, opts: CreateOptions): Promise<KubeObject> {
+    // One private copy (none when the caller hands `input` over), which admission and prepare change.
+    let admitted = opts.inputOwned === true ? input : clone(input);
     // Mutating admission sees the object as decoded and defaulted, in its namespace (as kube's
     // create handler calls it before the strategy fills in the server's fields).
-    let admitted = input;
     if (this.admission !== undefined) {
-      admitted = clone(input);
       if (this.def.namespaced) (admitted.metadata ??= {}).namespace ||= namespace;
       applyDefaults(this.def, admitted);
       admitted = (await this.admit(

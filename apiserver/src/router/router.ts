@@ -137,13 +137,17 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     return agent;
   };
 
-  /** Streams one request to the shard and its answer back; settles when the exchange is over. */
+  /**
+   * Streams one request to the shard and its answer back; settles when the exchange is over.
+   * A long-running answer's headers go at once, others' with the first bytes of the body.
+   */
   const forward = (
     req: IncomingMessage,
     res: ServerResponse,
     shardURL: string,
     path: string,
     headers: OutgoingHttpHeaders,
+    longRunning: boolean,
   ): Promise<void> =>
     new Promise<void>((resolve) => {
       const target = new URL(shardURL);
@@ -170,8 +174,9 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
           if (value !== undefined && !hopByHopResponse.has(name)) out[name] = value;
         }
         res.writeHead(answer.statusCode ?? 502, out);
-        // Headers now, not with the first chunk: a watch may have no event for a while.
-        res.flushHeaders();
+        // A watch's headers now, not with the first chunk: it may have no event for a while.
+        // Any other answer's go with its body, in one write (one TLS record, one syscall).
+        if (longRunning) res.flushHeaders();
         answer.pipe(res);
         answer.on("end", done);
         answer.on("error", () => {
@@ -247,12 +252,13 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
     });
 
     const method = req.method ?? "GET";
+    const longRunning = isLongRunning(method, route.path, route.search);
     const local = routedMethods.has(method) ? opts.inProcess?.(shardURL) : undefined;
     const send = (): Promise<void> =>
       local !== undefined
         ? local(req, res, { url: route.upstreamPath, headers, peerCertificates: routerCertificates })
-        : forward(req, res, shardURL, route.upstreamPath, headers);
-    if (isLongRunning(method, route.path, route.search)) return send();
+        : forward(req, res, shardURL, route.upstreamPath, headers, longRunning);
+    if (longRunning) return send();
     const gone = new AbortController();
     const onClose = (): void => gone.abort(new Error("client closed the connection"));
     res.once("close", onClose);
