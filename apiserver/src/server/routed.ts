@@ -81,7 +81,8 @@ export function receivedHeaders(sent: OutgoingHttpHeaders): {
 /**
  * The request body as the shard's server reads it (fastify's rules): none for GET and HEAD or
  * when the request announces none, else every byte; a 413 StatusError past `limit`, and a
- * 400 when its length disagrees with Content-Length, the stream's error when the client's breaks.
+ * 400 when its length disagrees with Content-Length, an error when the client's stream breaks or
+ * closes before its end.
  */
 export function readBody(
   client: IncomingMessage,
@@ -104,6 +105,7 @@ export function readBody(
       client.off("data", onData);
       client.off("end", onEnd);
       client.off("error", onError);
+      client.off("close", onClose);
     };
     const onData = (chunk: Buffer): void => {
       received += chunk.length;
@@ -124,9 +126,12 @@ export function readBody(
       cleanup();
       reject(err);
     };
+    // Closed before its end without an error (the client went away): nobody waits for an answer.
+    const onClose = (): void => onError(new Error("the client closed the connection before the body's end"));
     client.on("data", onData);
     client.on("end", onEnd);
     client.on("error", onError);
+    client.on("close", onClose);
   });
 }
 
