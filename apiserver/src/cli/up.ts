@@ -5,7 +5,7 @@
 // router's directory here) — an admin kubeconfig that names the router, and the
 // Organization/Project operator against it.
 
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
@@ -94,6 +94,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
     ready: () => shard !== undefined,
     log,
   });
+  opts.progress?.(`router listening at ${router.url} (ready once the shard is)`);
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   let operator: { stop(): Promise<void> } = { stop: () => Promise.resolve() };
   try {
@@ -118,9 +119,12 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       }),
       { mode: 0o600 },
     );
+    opts.progress?.(`admin kubeconfig written: ${kubeconfigPath}`);
     // The operator, in process, against this root (host and Multiplane alike) as the admin.
-    if (runOperator !== false)
+    if (runOperator !== false) {
       operator = await startInProcessOperator({ kubeconfigPath, dataDir, issuer: shard.issuer, log });
+      opts.progress?.("operator started: Organizations and Projects become control planes");
+    }
   } catch (err) {
     await router.close();
     await shard?.stop();
@@ -150,14 +154,19 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     args: [...argv],
     options: { ...shardFlags, shard: { type: "string", default: "local" } },
   });
-  const mp = await up({ ...(await shardOptionsOf(values)), shard: values.shard });
+  const options = await shardOptionsOf(values);
+  process.stdout.write(`Starting Multiplane (data directory ${resolve(options.dataDir)})\n`);
+  const mp = await up({
+    ...options,
+    shard: values.shard,
+    progress: (step) => process.stdout.write(`  ✓ ${step}\n`),
+  });
   process.stdout.write(
     `\nMultiplane is serving at ${mp.url}\n` +
       `Admin kubeconfig: ${mp.kubeconfigPath}\n\n` +
       `  export KUBECONFIG=${mp.kubeconfigPath}\n\nTry it:\n` +
       `  kubectl apply -f examples/organization.yaml && kubectl wait --for=condition=Ready org/acme\n` +
-      `  kubectl get secret -n org-acme acme-kubeconfig -o jsonpath='{.data.kubeconfig}' | base64 -d > acme.kubeconfig\n\n` +
-      (await readFile(mp.kubeconfigPath, "utf8")),
+      `  kubectl get secret -n org-acme acme-kubeconfig -o jsonpath='{.data.kubeconfig}' | base64 -d > acme.kubeconfig\n`,
   );
   await untilSignal(() => mp.stop());
   return 0;
