@@ -64,7 +64,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
   const log = pino(
     { level: opts.quiet ? "warn" : "info", redact: ["req.headers.authorization", "token"] },
     pino.destination(2),
-  ).child({ component: "router" });
+  );
   const pki = await ensureRouterPKI(join(dataDir, "pki"), ["127.0.0.1", "localhost", "::1", opts.host]);
   const tokens = parseTokenFile(await ensureTokenFile(join(dataDir, "tokens.csv")));
   const issuer =
@@ -92,7 +92,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
     }),
     upstream: { caPem: pki.shardCAPem, clientCertificate: pki.client },
     ready: () => shard !== undefined,
-    log,
+    log: log.child({ component: "router" }),
   });
   opts.progress?.(`router listening at ${router.url} (ready once the shard is)`);
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
