@@ -86,18 +86,8 @@ async function signIn(email: string): Promise<void> {
 }
 
 /** kubectl with the stand-in plugin on PATH; its outcome, failed or not. */
-async function asPerson(
-  kubeconfig: string,
-  args: readonly string[],
-): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  try {
-    const env = { PATH: `${pluginDir}:${process.env["PATH"] ?? "/usr/bin"}` };
-    return { ok: true, stdout: await mp.kubectl(args, { kubeconfig, env }), stderr: "" };
-  } catch (err) {
-    const cause = (err as { cause?: { stdout?: string; stderr?: string } }).cause;
-    return { ok: false, stdout: cause?.stdout ?? "", stderr: cause?.stderr ?? String(err) };
-  }
-}
+const asPerson = (kubeconfig: string, args: readonly string[]) =>
+  mp.kubectlOutcome(args, { kubeconfig, env: { PATH: `${pluginDir}:${process.env["PATH"] ?? "/usr/bin"}` } });
 
 /** The Secret's kubeconfig, written to a file; undefined while there is no such Secret. */
 async function kubeconfigOf(namespace: string, secret: string): Promise<string | undefined> {
