@@ -73,6 +73,8 @@ export interface ShardOptions {
   usageIntervalMs?: number;
   /** The shard lease's duration in seconds (default 10; renewed every third of it). */
   leaseSeconds?: number;
+  /** Told each step of the start, for people (`multiplane up` prints them). */
+  progress?: (step: string) => void;
 }
 
 /** The issuer when none is given and the port is chosen at listen time. */
@@ -142,7 +144,13 @@ export async function startShard(opts: ShardOptions): Promise<RunningShard> {
   ]);
   const tokensText = await ensureTokenFile(join(dataDir, "tokens.csv"));
   const tokens = parseTokenFile(tokensText);
-  const storage = openStorage(storageConfig(opts, dataDir));
+  const storeConfig = storageConfig(opts, dataDir);
+  const storage = openStorage(storeConfig);
+  opts.progress?.(
+    storeConfig.kind === "embedded"
+      ? `storage opened: embedded, ${storeConfig.path}`
+      : `storage opened: etcd at ${storeConfig.endpoints.join(",")}`,
+  );
   // Tenant JWTs and ServiceAccount tokens: one key set, kept in the data directory (shared by
   // the shards and routers of one installation, as is the issuer).
   const issuer: JwtIssuer = {
@@ -190,7 +198,9 @@ export async function startShard(opts: ShardOptions): Promise<RunningShard> {
     // The root tenant is always served: build it, with the platform's CRDs Established, before
     // accepting requests.
     const root = await tenants.instance(rootTenant);
-    await installCRDs(root, await readCRDs(platformCRDsDir));
+    const crds = await readCRDs(platformCRDsDir);
+    await installCRDs(root, crds);
+    opts.progress?.(`root control plane ready: ${crds.length} platform CRDs established`);
     server = await startServer({
       host: opts.host,
       port: opts.port,
@@ -237,6 +247,7 @@ export async function startShard(opts: ShardOptions): Promise<RunningShard> {
     });
     await registry.start();
     log.info({ url: server.url, advertiseURL }, "shard is up");
+    opts.progress?.(`shard ${opts.shard} ready at ${server.url}`);
     const running = { server, lease, registry };
     return {
       name: opts.shard,

@@ -6,7 +6,7 @@
 // Organization/Project operator against it. The router hands requests for its own shard to the
 // shard's chain in process (router.ts, server/routed.ts); the shard's port serves the rest.
 
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
@@ -65,7 +65,7 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
   const log = pino(
     { level: opts.quiet ? "warn" : "info", redact: ["req.headers.authorization", "token"] },
     pino.destination(2),
-  ).child({ component: "router" });
+  );
   const pki = await ensureRouterPKI(join(dataDir, "pki"), ["127.0.0.1", "localhost", "::1", opts.host]);
   const tokens = parseTokenFile(await ensureTokenFile(join(dataDir, "tokens.csv")));
   const issuer =
@@ -98,8 +98,9 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
         ? shard.serveRouted
         : undefined,
     ready: () => shard !== undefined,
-    log,
+    log: log.child({ component: "router" }),
   });
+  opts.progress?.(`router listening at ${router.url} (ready once the shard is)`);
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   let operator: { stop(): Promise<void> } = { stop: () => Promise.resolve() };
   try {
@@ -124,9 +125,12 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
       }),
       { mode: 0o600 },
     );
+    opts.progress?.(`admin kubeconfig written: ${kubeconfigPath}`);
     // The operator, in process, against this root (host and Multiplane alike) as the admin.
-    if (runOperator !== false)
+    if (runOperator !== false) {
       operator = await startInProcessOperator({ kubeconfigPath, dataDir, issuer: shard.issuer, log });
+      opts.progress?.("operator started: Organizations and Projects become control planes");
+    }
   } catch (err) {
     await router.close();
     await shard?.stop();
@@ -156,14 +160,19 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     args: [...argv],
     options: { ...shardFlags, shard: { type: "string", default: "local" } },
   });
-  const mp = await up({ ...(await shardOptionsOf(values)), shard: values.shard });
+  const options = await shardOptionsOf(values);
+  process.stdout.write(`Starting Multiplane (data directory ${resolve(options.dataDir)})\n`);
+  const mp = await up({
+    ...options,
+    shard: values.shard,
+    progress: (step) => process.stdout.write(`  ✓ ${step}\n`),
+  });
   process.stdout.write(
     `\nMultiplane is serving at ${mp.url}\n` +
       `Admin kubeconfig: ${mp.kubeconfigPath}\n\n` +
       `  export KUBECONFIG=${mp.kubeconfigPath}\n\nTry it:\n` +
       `  kubectl apply -f examples/organization.yaml && kubectl wait --for=condition=Ready org/acme\n` +
-      `  kubectl get secret -n org-acme acme-kubeconfig -o jsonpath='{.data.kubeconfig}' | base64 -d > acme.kubeconfig\n\n` +
-      (await readFile(mp.kubeconfigPath, "utf8")),
+      `  kubectl get secret -n org-acme acme-kubeconfig -o jsonpath='{.data.kubeconfig}' | base64 -d > acme.kubeconfig\n`,
   );
   await untilSignal(() => mp.stop());
   return 0;

@@ -74,6 +74,26 @@ export function minQuotas(a: QuotasSpec | undefined, b: QuotasSpec | undefined):
 }
 
 /**
+ * The OIDC issuers of an organization (`organization` undefined) or of a project: the
+ * organization's (when the project inherits) and the project's own, an issuer URL counted once
+ * (the organization's configuration wins). Pure; also the operator's, for the kubeconfig that
+ * signs people in at these issuers.
+ */
+export function effectiveOIDCIssuers(
+  own: ControlPlanePolicySpec | undefined,
+  organization?: ControlPlanePolicySpec,
+): OIDCIssuerSpec[] {
+  const inherit = organization !== undefined && (own?.inherit ?? true);
+  const issuers: OIDCIssuerSpec[] = [];
+  for (const i of [
+    ...((inherit ? organization.authentication?.oidcIssuers : undefined) ?? []),
+    ...(own?.authentication?.oidcIssuers ?? []),
+  ])
+    if (!issuers.some((j) => j.issuer.url === i.issuer.url)) issuers.push(i);
+  return issuers;
+}
+
+/**
  * The policy of an organization (`organization` undefined) or of a project (its own spec.policy,
  * and its organization's). Throws a TypeError naming the field when a value cannot be used
  * (a caBundle that is no PEM, an audit policy kube would refuse). Inputs are not modified.
@@ -86,14 +106,7 @@ export function effectivePolicy(
   const inherit = project && (own?.inherit ?? true);
   const orgIf = inherit ? organization : undefined;
 
-  // Authentication: the organization's issuers (when inherited) and the project's own, an
-  // issuer URL counted once (the organization's configuration wins).
-  const issuers: JWTAuthenticatorConfig[] = [];
-  for (const i of [
-    ...(orgIf?.authentication?.oidcIssuers ?? []),
-    ...(own?.authentication?.oidcIssuers ?? []),
-  ])
-    if (!issuers.some((j) => j.issuer.url === i.issuer.url)) issuers.push(issuerOf(i));
+  const issuers = effectiveOIDCIssuers(own, organization).map(issuerOf);
   const ownTokenWebhook = own?.authentication?.tokenWebhook;
   const orgTokenWebhook = orgIf?.authentication?.tokenWebhook;
   const tokenWebhook =

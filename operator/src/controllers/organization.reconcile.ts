@@ -3,7 +3,8 @@
 // `org-acme` in the host; the owners' Role and RoleBinding there (Projects, kubeconfig Secrets,
 // nothing else); the ControlPlane `acme` in Multiplane's root; once it serves: its owners as
 // cluster-admins inside the tenant and the admin kubeconfig Secret `org-acme/acme-kubeconfig`,
-// rotated after two thirds of its token's life. Deleted: its Projects first, then its
+// rotated after two thirds of its token's life, and where it has OIDC issuers the kubeconfig
+// for people who sign in there, `org-acme/acme-kubeconfig-oidc`. Deleted: its Projects first, then its
 // credentials and ControlPlane (whose storage the root's registry wipes), then the namespace,
 // and the finalizer last.
 

@@ -3,8 +3,9 @@
 // RoleBinding in `org-acme` (their Project and its kubeconfig Secret, nothing else; the
 // organization's owners have the namespace already); the ControlPlane `acme.web` (its policy
 // narrows the organization's: the root's registry merges them); once it serves: the
-// organization's and the project's owners as cluster-admins inside it and the kubeconfig
-// Secret `org-acme/acme-web-kubeconfig`. Deleted: its credentials and ControlPlane, then the
+// organization's and the project's owners as cluster-admins inside it, the kubeconfig
+// Secret `org-acme/acme-web-kubeconfig` and, where it has OIDC issuers (its organization's
+// when it inherits, and its own), `org-acme/acme-web-kubeconfig-oidc`. Deleted: its credentials and ControlPlane, then the
 // finalizer. A Project outside an `org-<name>` namespace, or of no Organization, waits.
 
 import { paths, timestamp, type KubeObj } from "../kube/objects.ts";
@@ -62,7 +63,7 @@ export async function reconcileProject(ctx: OperatorContext, key: string): Promi
   }
   const org = await ctx.host.get<Organization>(paths.organizations(organization));
   const owners = ownerSubjects([...(org?.spec?.owners ?? []), ...(project.spec?.owners ?? [])]);
-  const t = tenantTarget(project, organization, name, owners, project.spec?.policy);
+  const t = tenantTarget(project, organization, name, owners, project.spec?.policy, org?.spec?.policy);
   if (project.metadata?.deletionTimestamp !== undefined) return finalize(ctx, project, t);
   if (org === undefined || org.metadata?.deletionTimestamp !== undefined) {
     status.notReady(
@@ -100,7 +101,12 @@ async function ensureProjectOwnerAccess(
         resourceNames: [t.project ?? ""],
         verbs: ["get", "watch", "update", "patch", "delete"],
       },
-      { apiGroups: [""], resources: ["secrets"], resourceNames: [t.secretName], verbs: ["get", "watch"] },
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: [t.secretName, t.oidcSecretName],
+        verbs: ["get", "watch"],
+      },
     ],
     own,
   );

@@ -61,6 +61,10 @@ test("a tenant's names: organization and project", () => {
   assert.equal(web.namespace, "org-acme");
   assert.equal(web.secretName, "acme-web-kubeconfig");
   assert.deepEqual(web.policy, { quotas: { maxObjects: 5 } });
+  assert.equal(org.oidcSecretName, "acme-kubeconfig-oidc");
+  assert.equal(web.oidcSecretName, "acme-web-kubeconfig-oidc");
+  // A project named "oidc" keeps its admin kubeconfig apart from its organization's OIDC one.
+  assert.notEqual(tenantTarget({}, "acme", "oidc", [], undefined).secretName, org.oidcSecretName);
   assert.equal(organizationOfNamespace("org-acme"), "acme");
   assert.equal(organizationOfNamespace("org-"), undefined);
   assert.equal(organizationOfNamespace("default"), undefined);
@@ -93,4 +97,23 @@ test("a condition that is not ready makes those depending on it false, but keeps
   assert.equal(byType["Ready"]?.message, "ControlPlaneReady is False: updating");
   assert.equal(byType["Ready"]?.observedGeneration, 2);
   assert.equal(status.done().observedGeneration, 2);
+});
+
+test("a tenant's OIDC issuers: an organization's own; a project's own and, when it inherits, its organization's first", () => {
+  const issuer = (url: string, audience: string) => ({
+    issuer: { url, audiences: [audience] },
+    claimMappings: { username: { claim: "email" } },
+  });
+  const orgPolicy = { authentication: { oidcIssuers: [issuer("https://idp.acme", "acme")] } };
+  const urls = (t: ReturnType<typeof tenantTarget>) => t.oidcIssuers.map((i) => i.issuer.audiences[0]);
+  assert.deepEqual(urls(tenantTarget({}, "acme", undefined, [], orgPolicy)), ["acme"]);
+  assert.deepEqual(urls(tenantTarget({}, "acme", undefined, [], undefined)), []);
+  // A project inherits by default; the organization's configuration of a shared URL wins.
+  const own = {
+    authentication: { oidcIssuers: [issuer("https://idp.acme", "web"), issuer("https://idp.web", "web")] },
+  };
+  assert.deepEqual(urls(tenantTarget({}, "acme", "web", [], own, orgPolicy)), ["acme", "web"]);
+  assert.deepEqual(urls(tenantTarget({}, "acme", "web", [], undefined, orgPolicy)), ["acme"]);
+  assert.deepEqual(urls(tenantTarget({}, "acme", "web", [], { inherit: false }, orgPolicy)), []);
+  assert.deepEqual(urls(tenantTarget({}, "acme", "web", [], own, undefined)), ["web", "web"]);
 });

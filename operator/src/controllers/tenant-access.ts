@@ -1,13 +1,19 @@
 // What the Organization and Project reconcilers share: one tenant (an organization `acme` or a
 // project `acme:web`) made real through the Kubernetes API — its ControlPlane in Multiplane's
-// root, its owners as cluster-admins inside it, its admin kubeconfig Secret in the host — and
-// taken apart again on deletion. Each step is idempotent and reads before it writes; callers
+// root, its owners as cluster-admins inside it, its admin kubeconfig Secret in the host and,
+// where it has OIDC issuers, the kubeconfig Secret for people who sign in there — and taken
+// apart again on deletion. Each step is idempotent and reads before it writes; callers
 // write their object's status last.
 
 import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import type { JwtIssuer } from "../../../apiserver/src/authn/jwt-keys.ts";
+import type {
+  ControlPlanePolicySpec,
+  OIDCIssuerSpec,
+} from "../../../apiserver/src/tenancy/controlplane.types.ts";
+import { effectiveOIDCIssuers } from "../../../apiserver/src/tenancy/effective-policy.ts";
 import type { ApiClient } from "../kube/api.client.ts";
 import { isStatus } from "../kube/api.client.ts";
 import {
@@ -25,6 +31,7 @@ import {
   type TenantClients,
   type TenantRef,
 } from "../kube/tenant-credentials.ts";
+import { oidcKubeconfig } from "../kube/oidc-kubeconfig.ts";
 
 /** Kubernetes Events on reconciled objects (the runtime's EventRecorder fits). */
 export interface Recorder {
@@ -86,6 +93,10 @@ export interface TenantTarget {
   /** `org-<organization>`: the kubeconfig Secret's namespace. */
   readonly namespace: string;
   readonly secretName: string;
+  /** The issuers people sign in at (a project's: its organization's when it inherits, and its own). */
+  readonly oidcIssuers: readonly OIDCIssuerSpec[];
+  /** The Secret of the kubeconfig for those people, in `namespace`. */
+  readonly oidcSecretName: string;
 }
 
 export const organizationNamespace = (organization: string): string => `org-${organization}`;
@@ -94,13 +105,19 @@ export const organizationNamespace = (organization: string): string => `org-${or
 export const organizationOfNamespace = (namespace: string): string | undefined =>
   namespace.startsWith("org-") && namespace.length > 4 ? namespace.slice(4) : undefined;
 
+/**
+ * The tenant of an organization, or of one of its projects (`project` given; then
+ * `organizationPolicy` is its organization's spec.policy). Policies are as the CRDs validated them.
+ */
 export function tenantTarget(
   object: KubeObj,
   organization: string,
   project: string | undefined,
   owners: readonly Subject[],
   policy: unknown,
+  organizationPolicy?: unknown,
 ): TenantTarget {
+  const base = project === undefined ? organization : `${organization}-${project}`;
   return {
     object,
     organization,
@@ -110,8 +127,13 @@ export function tenantTarget(
     ...(policy !== undefined ? { policy } : {}),
     owners,
     namespace: organizationNamespace(organization),
-    secretName:
-      project === undefined ? `${organization}-kubeconfig` : `${organization}-${project}-kubeconfig`,
+    secretName: `${base}-kubeconfig`,
+    oidcIssuers: effectiveOIDCIssuers(
+      policy as ControlPlanePolicySpec | undefined,
+      project === undefined ? undefined : ((organizationPolicy as ControlPlanePolicySpec | undefined) ?? {}),
+    ),
+    // Not `<base>-oidc-kubeconfig`: that is the admin kubeconfig of a project named "oidc".
+    oidcSecretName: `${base}-kubeconfig-oidc`,
   };
 }
 
@@ -317,6 +339,42 @@ export async function ensureKubeconfigSecret(
 }
 
 /**
+ * Makes the Secret `oidcSecretName` hold the kubeconfig for people who sign in at the tenant's
+ * OIDC issuers, or removes it when the tenant has none (`written`: whether the status says it
+ * was written, so that a tenant without issuers costs no request). Answers what it did.
+ */
+export async function ensureOIDCKubeconfigSecret(
+  ctx: OperatorContext,
+  t: TenantTarget,
+  cp: ControlPlaneObj,
+  written: boolean,
+): Promise<EnsureOutcome | "deleted"> {
+  if (t.oidcIssuers.length === 0) {
+    if (!written) return "unchanged";
+    return (await ctx.host.delete(paths.secrets(t.namespace, t.oidcSecretName))) ? "deleted" : "unchanged";
+  }
+  const kubeconfig = oidcKubeconfig({
+    name: t.tenant.replace(":", "-"),
+    server: tenantServer(ctx, t, cp),
+    caPem: ctx.caPem,
+    issuers: t.oidcIssuers,
+  });
+  const { outcome } = await ensureObject(
+    ctx.host,
+    paths.secrets(t.namespace),
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: t.oidcSecretName, namespace: t.namespace, labels: targetLabels(t) },
+      type: "Opaque",
+      data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },
+    },
+    ["type", "data"],
+  );
+  return outcome;
+}
+
+/**
  * Takes the tenant apart: the owners' binding inside it and the kubeconfig Secret go, then the
  * ControlPlane is deleted (a deleted ControlPlane's tenant refuses every request at once, and
  * every token names its UID); the root's registry wipes its storage before the ControlPlane
@@ -336,6 +394,7 @@ export async function teardownTenant(ctx: OperatorContext, t: TenantTarget): Pro
     }
   }
   await ctx.host.delete(paths.secrets(t.namespace, t.secretName));
+  await ctx.host.delete(paths.secrets(t.namespace, t.oidcSecretName));
   if (cp === undefined) return true;
   ctx.tenants.forget(refOf(cp, t));
   if (cp.metadata?.deletionTimestamp === undefined) {
@@ -398,8 +457,16 @@ export interface TenantStatus {
   observedGeneration?: number;
   tenant?: string;
   endpoint?: string;
-  kubeconfigSecretRef?: { name: string; namespace: string; key: string };
+  kubeconfigSecretRef?: SecretKeyRef;
+  oidcKubeconfigSecretRef?: SecretKeyRef;
   conditions?: Condition[];
+}
+
+/** Where a kubeconfig is: a Secret's key. */
+export interface SecretKeyRef {
+  name: string;
+  namespace: string;
+  key: string;
 }
 
 /** Writes `status` to the object's status subresource when it differs from what it holds. */
@@ -410,9 +477,12 @@ export async function writeStatus(
   status: TenantStatus,
 ): Promise<void> {
   if (isDeepStrictEqual(obj.status ?? {}, status)) return;
+  // A merge patch keeps what it does not name: a field gone from `status` is patched to null.
+  const patch: Record<string, unknown> = { ...status };
+  for (const field of Object.keys(obj.status ?? {})) if (!(field in status)) patch[field] = null;
   try {
     // A merge patch: no resourceVersion to conflict on; the next reconcile corrects a stale one.
-    await client.request("PATCH", `${path}/status`, { status }, "application/merge-patch+json");
+    await client.request("PATCH", `${path}/status`, { status: patch }, "application/merge-patch+json");
   } catch (err) {
     if (!isStatus(err, 404)) throw err;
   }

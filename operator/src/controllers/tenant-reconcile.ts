@@ -1,7 +1,7 @@
 // The reconcile steps an Organization and a Project take alike, once each has its own
 // prerequisites in place: the owners' Role and RoleBinding in the host namespace; serving the
-// tenant (its ControlPlane, once that serves its owners as cluster-admins inside and the
-// kubeconfig Secret, then a Ready status written last); on deletion, waiting for the tenant to
+// tenant (its ControlPlane, once that serves its owners as cluster-admins inside, the
+// kubeconfig Secret and the one for OIDC sign-in, then a Ready status written last); on deletion, waiting for the tenant to
 // go; and writing a not-ready status to look again later. Built on tenant-access.ts.
 
 import { ensureObject, paths, type KubeObj, type Subject } from "../kube/objects.ts";
@@ -10,6 +10,7 @@ import {
   controlPlaneReadiness,
   ensureControlPlane,
   ensureKubeconfigSecret,
+  ensureOIDCKubeconfigSecret,
   ensureTenantOwners,
   targetLabels,
   teardownTenant,
@@ -78,7 +79,7 @@ export async function removeHostRole(ctx: OperatorContext, t: TenantTarget, name
 
 /**
  * Makes the tenant serve for `obj` (at `path`): its ControlPlane; once that is ready, its owners
- * inside and its kubeconfig Secret. Writes `status` and answers when to look again (the
+ * inside, its kubeconfig Secret and, where it has OIDC issuers, the OIDC one. Writes `status` and answers when to look again (the
  * ControlPlane's readiness, or the kubeconfig's rotation). Events go to `obj`.
  */
 export async function serveTenant(
@@ -120,6 +121,27 @@ export async function serveTenant(
       `kubeconfig in Secret ${t.namespace}/${t.secretName}`,
     );
   status.secretRef = { name: t.secretName, namespace: t.namespace, key: "kubeconfig" };
+  const oidc = await ensureOIDCKubeconfigSecret(
+    ctx,
+    t,
+    cp,
+    obj.status?.oidcKubeconfigSecretRef !== undefined,
+  );
+  if (oidc !== "unchanged")
+    ctx.events.event(
+      obj,
+      "Normal",
+      oidc === "created"
+        ? "OIDCKubeconfigIssued"
+        : oidc === "updated"
+          ? "OIDCKubeconfigUpdated"
+          : "OIDCKubeconfigRemoved",
+      `kubeconfig for OIDC sign-in in Secret ${t.namespace}/${t.oidcSecretName}`,
+    );
+  status.oidcSecretRef =
+    t.oidcIssuers.length > 0
+      ? { name: t.oidcSecretName, namespace: t.namespace, key: "kubeconfig" }
+      : undefined;
   status.set("KubeconfigReady", "True", "KubeconfigIssued", `Secret ${t.namespace}/${t.secretName}`);
   status.set("Ready", "True", "Ready", `tenant ${t.tenant} is served at ${status.endpoint}`);
   const wasReady = obj.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";

@@ -1,6 +1,6 @@
 // The status an Organization or Project is given, built from the one it holds: its conditions
 // (ControlPlaneReady → KubeconfigReady → Ready, each with observedGeneration), the tenant's name
-// and endpoint, and the kubeconfig Secret. Used by both reconcilers, which write it last.
+// and endpoint, and the kubeconfig Secrets (the admin's, and the one for OIDC sign-in). Used by both reconcilers, which write it last.
 
 import { setCondition, type Condition } from "../kube/objects.ts";
 import type { TenantStatus } from "./tenant-access.ts";
@@ -14,6 +14,7 @@ export class StatusBuilder {
   tenant: string | undefined;
   endpoint: string | undefined;
   secretRef: TenantStatus["kubeconfigSecretRef"];
+  oidcSecretRef: TenantStatus["oidcKubeconfigSecretRef"];
 
   constructor(
     obj: { status?: TenantStatus },
@@ -24,6 +25,7 @@ export class StatusBuilder {
     this.tenant = obj.status?.tenant;
     this.endpoint = obj.status?.endpoint;
     this.secretRef = obj.status?.kubeconfigSecretRef;
+    this.oidcSecretRef = obj.status?.oidcKubeconfigSecretRef;
   }
 
   set(type: string, status: Condition["status"], reason: string, message: string): void {
@@ -55,6 +57,7 @@ export class StatusBuilder {
       ...(this.tenant !== undefined ? { tenant: this.tenant } : {}),
       ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
       ...(this.secretRef !== undefined ? { kubeconfigSecretRef: this.secretRef } : {}),
+      ...(this.oidcSecretRef !== undefined ? { oidcKubeconfigSecretRef: this.oidcSecretRef } : {}),
       conditions: this.#conditions,
     };
   }
