@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,11 +65,16 @@ test("a progress line per step, then the URL, the admin kubeconfig and how to tr
       `\nMultiplane is serving at https://127\\.0\\.0\\.1:\\d+\nAdmin kubeconfig: ${kubeconfig}\n\n` +
         `  export KUBECONFIG=${kubeconfig}\n\nTry it:\n` +
         `  kubectl apply -f examples/organization\\.yaml && kubectl wait --for=condition=Ready org/acme\n` +
-        `  kubectl get secret -n org-acme acme-kubeconfig .*\n$`,
+        `  kubectl get secret -n org-acme acme-kubeconfig .*\n\n` +
+        `Admin kubeconfig \\(${kubeconfig}\\):\n\n`,
     ),
   );
-  // No credential on the terminal: the kubeconfig's token stays in its file.
-  assert.doesNotMatch(stdout, /token:/);
+});
+
+test("it ends with the admin kubeconfig, as its file has it", async () => {
+  const file = await readFile(join(dataDir, "admin.kubeconfig"), "utf8");
+  assert.match(file, /token:/);
+  assert.ok(stdout.endsWith(`:\n\n${file}`), stdout.slice(-300));
 });
 
 test("the first try-it line works as printed", async () => {

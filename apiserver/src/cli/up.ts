@@ -6,7 +6,7 @@
 // Organization/Project operator against it. The router hands requests for its own shard to the
 // shard's chain in process (router.ts, server/routed.ts); the shard's port serves the rest.
 
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
@@ -172,7 +172,9 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       `Admin kubeconfig: ${mp.kubeconfigPath}\n\n` +
       `  export KUBECONFIG=${mp.kubeconfigPath}\n\nTry it:\n` +
       `  kubectl apply -f examples/organization.yaml && kubectl wait --for=condition=Ready org/acme\n` +
-      `  kubectl get secret -n org-acme acme-kubeconfig -o jsonpath='{.data.kubeconfig}' | base64 -d > acme.kubeconfig\n`,
+      `  kubectl get secret -n org-acme acme-kubeconfig -o jsonpath='{.data.kubeconfig}' | base64 -d > acme.kubeconfig\n\n` +
+      // The README's promise: the kubeconfig printed at the end (the same as the file's).
+      `Admin kubeconfig (${mp.kubeconfigPath}):\n\n${await readFile(mp.kubeconfigPath, "utf8")}`,
   );
   await untilSignal(() => mp.stop());
   return 0;
