@@ -3,6 +3,7 @@
 
 import type { UserInfo } from "../authn/user.ts";
 import type { KubeObject } from "../registry/printers.ts";
+import type { Outbound } from "../request/outbound.ts";
 import type { TenantInstance } from "../tenancy/instance.ts";
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
@@ -48,6 +49,8 @@ export interface AdmissionAttributes {
   readonly warnings: string[];
   /** Audit annotations (`<plugin-key>/<name>` → value) for the request's audit event. */
   readonly auditAnnotations: Record<string, string>;
+  /** How the webhooks are called: with the request's seat given back (request/outbound.ts). */
+  readonly outbound?: Outbound;
 }
 
 /**

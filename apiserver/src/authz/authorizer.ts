@@ -2,6 +2,7 @@
 
 import type { UserInfo } from "../authn/user.ts";
 import { goQuote } from "../endpoints/selectors/go-format.ts";
+import type { Outbound } from "../request/outbound.ts";
 
 /**
  * authorizer.Attributes of k8s.io/apiserver: who asks to do what. Built by the request-info
@@ -22,6 +23,8 @@ export interface Attributes {
   readonly namespace: string;
   /** "" when the request names no object (create, list, watch, deletecollection). */
   readonly name: string;
+  /** How a webhook authorizer calls out: with the request's seat given back (request/outbound.ts). */
+  readonly outbound?: Outbound;
 }
 
 export type DecisionKind = "Allow" | "Deny" | "NoOpinion";

@@ -4,6 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { request as httpsRequest } from "node:https";
+import { direct } from "../request/outbound.ts";
 import { allow, deny, noOpinion } from "./authorizer.ts";
 import type { Attributes, Authorizer, Decision } from "./authorizer.ts";
 
@@ -78,7 +79,7 @@ export class WebhookAuthorizer implements Authorizer {
     const hit = this.cache.get(key);
     if (hit !== undefined && hit.expires > now) return hit.decision;
     this.calls++;
-    const answer = await this.post(body);
+    const answer = await (a.outbound ?? direct)(() => this.post(body));
     const status = (answer["status"] ?? {}) as SARStatus;
     const reason = status.reason ?? "";
     const decision =

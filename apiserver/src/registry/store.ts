@@ -29,6 +29,7 @@ import { allocateClusterIP, keepClusterIP, usedClusterIPs } from "./service-ip.t
 import { validateObject } from "./validate.ts";
 import type { AdmissionAttributes, Operation } from "../admission/interface.ts";
 import type { UserInfo } from "../authn/user.ts";
+import type { Outbound } from "../request/outbound.ts";
 import { decodeStored, type CachedObject } from "./watch-cache.ts";
 import { recordManagedFields } from "../endpoints/apply/managed-fields.ts";
 
@@ -111,6 +112,8 @@ export interface RequestAdmission {
   readonly user: UserInfo;
   readonly warnings: string[];
   readonly auditAnnotations: Record<string, string>;
+  /** How the admission webhooks are called (request/outbound.ts); directly when absent. */
+  readonly outbound?: Outbound;
 }
 
 export class GenericStore {
@@ -159,6 +162,7 @@ export class GenericStore {
       dryRun,
       warnings: this.admission.warnings,
       auditAnnotations: this.admission.auditAnnotations,
+      ...(this.admission.outbound !== undefined ? { outbound: this.admission.outbound } : {}),
     };
     await this.tenant.admission[phase](a);
     return a.object;

@@ -8,8 +8,9 @@
 //      the router does not accept goes to the shard untouched (ServiceAccount tokens);
 //   4. header hygiene and identity (forward-headers.ts);
 //   5. fairness: per-tenant in-flight limit and queue, and fair queuing of the requests each
-//      shard is sent (one total limit per shard: it is the shard's event loop they share),
-//      watches exempt (fairness.ts);
+//      shard is sent (seats per shard, each tenant at most its fair share of them: the router
+//      cannot see what a request waits on at the shard, a slow webhook or etcd, so no tenant
+//      may fill a shard's seats), watches exempt (fairness.ts);
 //   6. forwarding over mTLS with the router's client certificate to `/clusters/<tenant>/…` on
 //      the shard, both bodies streamed (a watch's events reach the client as the shard writes
 //      them); a client that goes away aborts the upstream request; a shard that cannot be

@@ -334,12 +334,14 @@ async function stages(
 
   // 6. Fairness: the tenant's in-flight limit with a short queue (watches exempt), and its open
   //    watches against maxWatches; 429 with Retry-After past either (fairness.ts).
-  holdInflight(await deps.fairness.admit(tenant, info, res, () => instanceOf(deps, ctx), deps.metrics));
+  //    The seat is given back while a webhook answers (request/outbound.ts).
+  const seat = await deps.fairness.admit(tenant, info, res, () => instanceOf(deps, ctx), deps.metrics);
+  holdInflight(seat.release);
 
   // 7. Authorization: the tenant's union (system:masters, then RBAC); anything but Allow is a
   //    403 with kube's text; an authorizer that throws is a 500 (failure() below).
   if (!isPublic(ctx.path)) {
-    const attributes = attributesOf(ctx.user, info);
+    const attributes = { ...attributesOf(ctx.user, info), outbound: seat.away };
     const authzStarted = performance.now();
     let decision;
     try {
@@ -396,7 +398,12 @@ async function stages(
     user: ctx.user,
     reviewToken: tokenReviewer(deps.authenticator, instance.tenant),
     ...(deps.issuer !== undefined ? { issuer: deps.issuer } : {}),
-    admission: (ctx.admission = { user: ctx.user, warnings: [], auditAnnotations: {} }),
+    admission: (ctx.admission = {
+      user: ctx.user,
+      warnings: [],
+      auditAnnotations: {},
+      outbound: seat.away,
+    }),
     info,
     query: ctx.query,
     headers: ctx.headers,

@@ -56,7 +56,7 @@ describe("shard fairness", () => {
   test("a tenant's maxRequestsInFlight and queue: 429 with Retry-After past them; others still run", async () => {
     const fairness = new ShardFairness({
       maxRequestsInFlight: 10,
-      maxTotalRequestsInFlight: 12,
+      maxTotalRequestsInFlight: 40,
       maxQueued: 1,
       retryAfterSeconds: 2,
     });
@@ -78,15 +78,15 @@ describe("shard fairness", () => {
       Array.from({ length: 10 }, () => fairness.admit(b, list, response(), never)),
     );
     assert.deepEqual(fairness.load("fb"), { inflight: 10, queued: 0 });
-    for (const release of others) release();
+    for (const seat of others) seat.release();
 
-    // A slot given back lets the waiting request in; releasing twice frees nothing more.
-    held[0]!();
-    held[0]!();
+    // A seat given back lets the waiting request in; releasing twice frees nothing more.
+    held[0]!.release();
+    held[0]!.release();
     const third = await waiting;
     assert.deepEqual(fairness.load("fa"), { inflight: 2, queued: 0 });
-    third();
-    held[1]!();
+    third.release();
+    held[1]!.release();
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(fairness.load("fa"), { inflight: 0, queued: 0 });
   });
@@ -100,7 +100,7 @@ describe("shard fairness", () => {
     const waiting = fairness.admit(t, list, res, never);
     res.emit("close");
     await tooMany(waiting);
-    first();
+    first.release();
   });
 
   test("watches are exempt from the in-flight limit but limited by maxWatches per instance", async () => {
@@ -117,16 +117,16 @@ describe("shard fairness", () => {
     assert.equal(refused.retryAfter, 1);
     // The in-flight slot is still held by the list, not by the watches.
     await tooMany(fairness.admit(t, list, response(), get));
-    request();
+    request.release();
 
     // A watch that ends gives its slot back (once).
-    w1();
-    w1();
+    w1.release();
+    w1.release();
     assert.equal(fairness.openWatches(instance), 1);
     const w3 = await fairness.admit(t, watch, response(), get);
     await tooMany(fairness.admit(t, watch, response(), get));
-    w2();
-    w3();
+    w2.release();
+    w3.release();
     assert.equal(fairness.openWatches(instance), 0);
 
     // A rebuilt instance (a new policy) counts its own watches, under its own limit.
@@ -139,6 +139,6 @@ describe("shard fairness", () => {
       await fairness.admit(wider, watch, response(), again),
     ];
     await tooMany(fairness.admit(wider, watch, response(), again));
-    for (const release of open) release();
+    for (const seat of open) seat.release();
   });
 });

@@ -14,6 +14,7 @@ import {
   type AdmissionResult,
   type ReviewVersion,
 } from "./admission-review.codec.ts";
+import { direct } from "../../request/outbound.ts";
 import { postReview } from "./webhook.client.ts";
 import { dryRunUnsupported, WebhookCallError } from "./webhook.errors.ts";
 import type { Invocation } from "./webhook.matcher.ts";
@@ -67,7 +68,7 @@ export async function callWebhook(
   }
   const uid = randomUUID();
   const review = admissionReview(version, uid, va, inv);
-  const answer = await postReview(h, review, decodeReviewBody);
+  const answer = await (va.outbound ?? direct)(() => postReview(h, review, decodeReviewBody));
   let result: AdmissionResult;
   try {
     result = verifyAdmissionResponse(version, uid, mutating, answer);
