@@ -16,7 +16,7 @@ import {
   type WebhookServer,
 } from "../../apiserver/src/admission/webhook/webhook.fixture.ts";
 import { parseTokenFile } from "../../apiserver/src/authn/token-file.authenticator.ts";
-import { ensureRouterPKI } from "../../apiserver/src/router/index.ts";
+import { defaultMaxTotalInflight, ensureRouterPKI } from "../../apiserver/src/router/index.ts";
 import { defaultMaxTotalRequestsInFlight } from "../../apiserver/src/server/fairness.ts";
 import { eventually } from "../support/eventually.ts";
 import { rawRequest, type RawResponse } from "../support/https.ts";
@@ -91,13 +91,15 @@ test("a tenant whose webhook is slow cannot starve another tenant", async () => 
   const a = Array.from({ length: 40 }, (_, i) => call("fair-a", "POST", configMaps, configMap(`a-${i}`)));
   let aAnswered = 0;
   for (const p of a) void p.then(() => aAnswered++);
-  // Many more of A's requests wait on the webhook than the shard has seats: a seat is given
-  // back while a webhook answers.
-  await eventually(
-    "A's writes wait on its webhook",
-    () => Promise.resolve(waiting().length >= 2 * defaultMaxTotalRequestsInFlight),
-    { timeoutMs: 20_000, intervalMs: 20 },
-  );
+  // The router sends the shard A's share of its seats (half), and all of them wait on the
+  // webhook at once: more than A's share of the shard's seats, as a seat is given back while a
+  // webhook answers.
+  const routerShare = defaultMaxTotalInflight / 2;
+  assert.ok(routerShare > defaultMaxTotalRequestsInFlight / 2);
+  await eventually("A's writes wait on its webhook", () => Promise.resolve(waiting().length >= routerShare), {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+  });
 
   // B is served while every one of A's webhook calls is still pending.
   assert.match(await mp.kubectl(["get", "namespaces"], { tenant: "fair-b" }), /default/);

@@ -25,7 +25,7 @@ import type { Outbound } from "../request/outbound.ts";
 export interface FairnessOptions {
   /** Requests of one tenant in flight at once, holding a seat or away (default 32). */
   readonly maxInflight?: number;
-  /** Seats: requests of all tenants running at once (default 64, see defaultMaxTotalInflight). */
+  /** Seats: requests of all tenants running at once (default 16, see defaultMaxTotalInflight). */
   readonly maxTotalInflight?: number;
   /**
    * Requests of one tenant admitted past its maxInflight, waiting (default 128); more are refused.
@@ -42,11 +42,15 @@ export interface FairnessOptions {
 }
 
 /**
- * The router's default seats per shard. Large: the router cannot see what a request waits on
- * at the shard (a webhook, etcd), so seats here bound what one tenant sends a shard, and the
- * shard, which sees the waits, keeps its event loop's seats few (server/fairness.ts).
+ * The router's default seats per shard: twice the shard's (server/fairness.ts), as the router
+ * cannot see what a request waits on at the shard (a webhook, etcd) while the shard gives its
+ * seat back during webhooks; few, as every request the router forwards adds to the work the
+ * shard's one event loop interleaves, the light tenants' requests' included (bench:fairness,
+ * on a loaded machine: a light tenant's p50 beside a saturating one was 2.5× its p50 alone
+ * with 8 router and 4 shard seats, 3.5× with 16 and 8, 5× with 64 and 8). A tenant alone holds
+ * half of them.
  */
-export const defaultMaxTotalInflight = 64;
+export const defaultMaxTotalInflight = 16;
 
 /** The default of maxQueued (see FairnessOptions). */
 export const defaultMaxQueued = 128;
