@@ -63,6 +63,20 @@ const attrs = (user: string, extra: Partial<Attributes> = {}): Attributes => ({
 });
 
 describe("webhook authorizer", () => {
+  test("calls the webhook through the request's Outbound (its seat given back), not from the cache", async () => {
+    const z = new WebhookAuthorizer({ url, caPem: ca.certPem });
+    let outbound = 0;
+    const a = attrs("carol", {
+      outbound: (call) => {
+        outbound++;
+        return call();
+      },
+    });
+    assert.equal((await z.authorize(a)).decision, "NoOpinion");
+    assert.equal((await z.authorize(a)).decision, "NoOpinion");
+    assert.equal(outbound, 1, "a cached decision makes no outbound call");
+  });
+
   test("sends kube's SubjectAccessReview and maps allowed, denied and no opinion", async () => {
     const z = new WebhookAuthorizer({ url, caPem: ca.certPem });
     assert.deepEqual(await z.authorize(attrs("alice")), { decision: "Allow", reason: "alice may" });
