@@ -29,7 +29,7 @@ import { allocateClusterIP, keepClusterIP, usedClusterIPs } from "./service-ip.t
 import { validateObject } from "./validate.ts";
 import type { AdmissionAttributes, Operation } from "../admission/interface.ts";
 import type { UserInfo } from "../authn/user.ts";
-import type { Outbound } from "../request/outbound.ts";
+import { direct, type Outbound } from "../request/outbound.ts";
 import { decodeStored, type CachedObject } from "./watch-cache.ts";
 import { recordManagedFields } from "../endpoints/apply/managed-fields.ts";
 
@@ -112,7 +112,11 @@ export interface RequestAdmission {
   readonly user: UserInfo;
   readonly warnings: string[];
   readonly auditAnnotations: Record<string, string>;
-  /** How the admission webhooks are called (request/outbound.ts); directly when absent. */
+  /**
+   * How the admission webhooks, the storage's create and delete and consistent reads' revision
+   * checks are called, with the
+   * request's seat given back (request/outbound.ts); directly when absent.
+   */
   readonly outbound?: Outbound;
 }
 
@@ -168,6 +172,19 @@ export class GenericStore {
     return a.object;
   }
 
+  /**
+   * A storage round trip with the request's seat given back: a write waiting on etcd uses no CPU,
+   * so a tenant's writes in flight are not capped by its seats, only those running here are.
+   */
+  private outbound<T>(call: () => Promise<T>): Promise<T> {
+    return (this.admission?.outbound ?? direct)(call);
+  }
+
+  /** The watch cache caught up with etcd's current revision (a round trip, seat given back). */
+  private consistent(): Promise<number> {
+    return this.outbound(() => this.tenant.cache.consistent());
+  }
+
   private key(namespace: string, name: string): StorageKey {
     return this.tenant.key(this.def, this.def.namespaced ? namespace : undefined, name);
   }
@@ -187,7 +204,7 @@ export class GenericStore {
 
   /** A consistent read from the watch cache. */
   async get(namespace: string, name: string): Promise<KubeObject> {
-    await this.tenant.cache.consistent();
+    await this.consistent();
     const cached = this.tenant.cache.get(this.key(namespace, name));
     if (cached === undefined) throw notFound(qualified(this.def), name);
     return servedAs(this.def, cached.obj);
@@ -195,7 +212,7 @@ export class GenericStore {
 
   /** The cached entry, for writers that compare-and-swap against it. */
   private async current(namespace: string, name: string): Promise<CachedObject | undefined> {
-    await this.tenant.cache.consistent();
+    await this.consistent();
     return this.tenant.cache.get(this.key(namespace, name));
   }
 
@@ -204,7 +221,7 @@ export class GenericStore {
     namespace: string,
     consistent: boolean,
   ): Promise<{ items: KubeObject[]; revision: number }> {
-    const revision = consistent ? await this.tenant.cache.consistent() : this.tenant.cache.revision;
+    const revision = consistent ? await this.consistent() : this.tenant.cache.revision;
     const items = this.tenant.cache.list(this.prefix(namespace)).map((c) => servedAs(this.def, c.obj));
     return { items, revision };
   }
@@ -347,7 +364,8 @@ export class GenericStore {
     }
     let kv: KeyValue;
     try {
-      kv = await this.tenant.storage.create(this.key(namespace, name), encodeForStorage(obj));
+      const value = encodeForStorage(obj);
+      kv = await this.outbound(() => this.tenant.storage.create(this.key(namespace, name), value));
     } catch (err) {
       this.storageError(err, name);
     }
@@ -600,9 +618,9 @@ export class GenericStore {
     }
     if (opts.dryRun) return { obj: servedAs(this.def, cached.obj), deleted: true };
     try {
-      const res = await this.tenant.storage.delete(key, {
-        preconditions: { resourceVersion: revision },
-      });
+      const res = await this.outbound(() =>
+        this.tenant.storage.delete(key, { preconditions: { resourceVersion: revision } }),
+      );
       return { obj: servedAs(this.def, decodeStored(res.kv, res.revision).obj), deleted: true };
     } catch (err) {
       if (isStorageError(err, "Conflict")) {

@@ -259,7 +259,9 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       local !== undefined
         ? local(req, res, { url: route.upstreamPath, headers, peerCertificates: routerCertificates })
         : forward(req, res, shardURL, route.upstreamPath, headers, longRunning);
-    if (longRunning) return send();
+    // Long-running requests hold no seat; a shard in this process (multiplane up) queues the
+    // request itself on the same event loop, so the router does not queue it a second time.
+    if (longRunning || local !== undefined) return send();
     const gone = new AbortController();
     const onClose = (): void => gone.abort(new Error("client closed the connection"));
     res.once("close", onClose);
