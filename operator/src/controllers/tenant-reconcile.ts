@@ -105,7 +105,8 @@ export async function serveTenant(
   status.set("ControlPlaneReady", "True", readiness.reason, readiness.message);
   status.endpoint = tenantServer(ctx, t, cp);
 
-  if ((await ensureTenantOwners(ctx, t, cp)) !== "unchanged")
+  // An event for a change of owners; the first binding is part of the tenant's setup (Ready says so).
+  if ((await ensureTenantOwners(ctx, t, cp)) === "updated")
     ctx.events.event(
       obj,
       "Normal",

@@ -39,12 +39,24 @@ export interface RequestOptions {
 export class RestClient {
   /** One agent for every request, so that connections (and TLS sessions) are reused. */
   private agent: http.Agent | undefined;
+  /** Whether the agent is the caller's (shared with other clients: close leaves it open). */
+  private readonly sharedAgent: boolean;
   private readonly server: URL;
 
-  constructor(private readonly kc: KubeConfig) {
+  /**
+   * `opts.agent`: the agent to send with, shared with other clients of the same server and CA
+   * (the operator's tenant clients, which differ only by path and token); the KubeConfig's
+   * TLS settings on a keep-alive agent of this client's own otherwise.
+   */
+  constructor(
+    private readonly kc: KubeConfig,
+    opts: { readonly agent?: http.Agent } = {},
+  ) {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error("the kubeconfig has no current cluster");
     this.server = new URL(cluster.server);
+    this.agent = opts.agent;
+    this.sharedAgent = opts.agent !== undefined;
   }
 
   /** Sends a request to `path` (with its query) and resolves with the parsed JSON answer. */
@@ -91,8 +103,9 @@ export class RestClient {
     });
   }
 
-  /** Drops the kept-alive connections (a client of a tenant that is gone). */
+  /** Drops the kept-alive connections (a client of a tenant that is gone); a shared agent stays. */
   close(): void {
+    if (this.sharedAgent) return;
     this.agent?.destroy();
     this.agent = undefined;
   }
