@@ -22,8 +22,12 @@ import {
   type TenantTarget,
 } from "./tenant-access.ts";
 
-/** How long to wait before looking again at something another process is doing. */
-const waitMs = 2_000;
+/**
+ * How long to wait before looking again at something another process is doing. A fallback:
+ * what a reconcile waits for (a ControlPlane, a namespace, Projects going) wakes it through
+ * the informers as soon as it changes.
+ */
+const waitMs = 10_000;
 
 /** What a reconcile answers while it waits for another process. */
 export interface Wait {

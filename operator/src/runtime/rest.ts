@@ -42,6 +42,8 @@ export class RestClient {
   /** Whether the agent is the caller's (shared with other clients: close leaves it open). */
   private readonly sharedAgent: boolean;
   private readonly server: URL;
+  /** The user's TLS options and headers, when they cannot change (see tlsOptions). */
+  private staticTLS: https.RequestOptions | undefined;
 
   /**
    * `opts.agent`: the agent to send with, shared with other clients of the same server and CA
@@ -62,9 +64,7 @@ export class RestClient {
   /** Sends a request to `path` (with its query) and resolves with the parsed JSON answer. */
   async request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const { method = "GET", body, contentType = "application/json", timeoutMs = 30_000 } = opts;
-    // Asked per request: tokens from exec plugins and token files may rotate.
-    const tls: https.RequestOptions = { headers: {} };
-    await this.kc.applyToHTTPSOptions(tls);
+    const tls = await this.tlsOptions();
     this.agent ??= this.keepAliveAgent(tls);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
@@ -101,6 +101,20 @@ export class RestClient {
       req.on("error", reject);
       req.end(payload);
     });
+  }
+
+  /**
+   * The KubeConfig user's TLS options and headers: asked per request of a user whose token an
+   * exec plugin or an auth provider (in-cluster token files) may rotate; once for a static one.
+   * Callers must not change them.
+   */
+  private async tlsOptions(): Promise<https.RequestOptions> {
+    if (this.staticTLS !== undefined) return this.staticTLS;
+    const tls: https.RequestOptions = { headers: {} };
+    await this.kc.applyToHTTPSOptions(tls);
+    const user = this.kc.getCurrentUser();
+    if (user !== null && user.exec === undefined && user.authProvider === undefined) this.staticTLS = tls;
+    return tls;
   }
 
   /** Drops the kept-alive connections (a client of a tenant that is gone); a shared agent stays. */
