@@ -2,7 +2,8 @@
 // from the create of an Organization to its Ready condition, p50/p99 over BENCH_SAMPLES (200)
 // applied one at a time, and the sustained rate for BENCH_BURST (1,000) created at once
 // (BENCH_CREATE_CONCURRENCY, 32, creates in flight) until the last one is Ready. Goals: p99 ≤ 1 s,
-// ≥ 50 Organizations/s.
+// ≥ 50 Organizations/s. Each phase also prints the CPU time (user + system) of this process per
+// Organization: on a loaded machine, the figure that says how much work one Organization costs.
 //
 // `multiplane up` runs in this process (embedded storage, or a local etcd with BENCH_ETCD=1)
 // with its in-process operator, as `npm start` does. Readiness is seen through a watch on
@@ -29,6 +30,9 @@ interface Org {
 
 const isReady = (o: Org): boolean =>
   o.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/** User + system CPU time of this process (server, operator and bench alike), in ms. */
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
 const percentile = (sorted: readonly number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
     }
 
     const latencies: number[] = [];
+    const seqCpu = process.cpuUsage();
     for (let i = 0; i < samples; i++) {
       const name = `seq${i}`;
       const done = readyOf(name);
@@ -92,12 +97,14 @@ async function main(): Promise<void> {
       await done;
       latencies.push(performance.now() - started);
     }
+    const seqCpuMs = cpuMs(process.cpuUsage(seqCpu)) / samples;
     latencies.sort((a, b) => a - b);
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
 
     const names = Array.from({ length: burst }, (_, i) => `burst${i}`);
     const allReady = Promise.all(names.map(readyOf));
+    const burstCpu = process.cpuUsage();
     const started = performance.now();
     let next = 0;
     await Promise.all(
@@ -108,15 +115,18 @@ async function main(): Promise<void> {
     const createdMs = performance.now() - started;
     await allReady;
     const seconds = (performance.now() - started) / 1000;
+    const burstCpuMs = cpuMs(process.cpuUsage(burstCpu)) / burst;
     const rate = burst / seconds;
 
     const mark = (ok: boolean): string => (ok ? "meets" : "MISSES");
     process.stdout.write(
       `storage: ${etcd !== undefined ? "etcd" : "embedded"}\n` +
         `apply → Ready, ${samples} one at a time: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms ` +
-        `(${mark(p99 <= goals.p99Ms)} the goal p99 ≤ ${goals.p99Ms} ms)\n` +
+        `(${mark(p99 <= goals.p99Ms)} the goal p99 ≤ ${goals.p99Ms} ms); ` +
+        `CPU ${seqCpuMs.toFixed(1)} ms per Organization\n` +
         `${burst} at once: all created in ${(createdMs / 1000).toFixed(1)} s, all Ready in ${seconds.toFixed(1)} s: ` +
-        `${rate.toFixed(1)} Organizations/s (${mark(rate >= goals.perSecond)} the goal ≥ ${goals.perSecond}/s)\n`,
+        `${rate.toFixed(1)} Organizations/s (${mark(rate >= goals.perSecond)} the goal ≥ ${goals.perSecond}/s); ` +
+        `CPU ${burstCpuMs.toFixed(1)} ms per Organization\n`,
     );
   } finally {
     watch.abort();

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { JwtIssuer } from "../../apiserver/src/authn/jwt-keys.ts";
 import { ApiClient } from "./kube/api.client.ts";
 import { discoverIssuer, loadIssuer, TenantClients } from "./kube/tenant-credentials.ts";
+import { WrittenMemo } from "./kube/written-memo.ts";
 import type { OperatorContext, Recorder } from "./controllers/tenant-access.ts";
 
 export interface ContextOptions {
@@ -24,6 +25,12 @@ export interface ContextOptions {
   readonly routerURL?: string;
   /** The CA of tenant URLs in kubeconfigs; the root kubeconfig's CA when absent. */
   readonly caPem?: string;
+  /**
+   * Where the operator itself reaches tenants: `<url>/clusters/<tenant>`, served behind
+   * `caPem` (a shard in this process, as `multiplane up` runs one); each ControlPlane's
+   * endpoint, behind the kubeconfigs' CA, otherwise. Kubeconfigs name the endpoints still.
+   */
+  readonly tenantAccess?: { readonly url: string; readonly caPem: string };
   /** Lifetime of kubeconfig tokens (default 24 h). */
   readonly kubeconfigTtlSeconds?: number;
   readonly events: Recorder;
@@ -39,6 +46,9 @@ export function clusterCAOf(kc: KubeConfig): string {
   throw new Error("the Multiplane kubeconfig names no certificate authority for its cluster");
 }
 
+/** How long an object the operator made inside a tenant goes unread by later reconciles. */
+const tenantRecheckMs = 10 * 60_000;
+
 export async function buildContext(opts: ContextOptions): Promise<OperatorContext> {
   const host = new ApiClient(opts.host);
   const root = new ApiClient(opts.multiplane);
@@ -48,7 +58,11 @@ export async function buildContext(opts: ContextOptions): Promise<OperatorContex
     host,
     root,
     issuer,
-    tenants: new TenantClients(issuer, caPem),
+    tenants:
+      opts.tenantAccess !== undefined
+        ? new TenantClients(issuer, opts.tenantAccess.caPem, { via: opts.tenantAccess.url })
+        : new TenantClients(issuer, caPem),
+    tenantWrites: new WrittenMemo(tenantRecheckMs),
     caPem,
     ...(opts.routerURL !== undefined ? { routerURL: opts.routerURL } : {}),
     kubeconfigTtlSeconds: opts.kubeconfigTtlSeconds ?? 24 * 3600,

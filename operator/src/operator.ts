@@ -1,14 +1,17 @@
 // startOperator: the Organization and Project controllers wired to their informers, with
 // Events, Prometheus metrics and (optionally) leader election. Used by `multiplane operator`
 // (against any Kubernetes host) and by `multiplane up` (in process, host = root). Informers:
-// Organizations and Projects and the kubeconfig Secrets in the host, ControlPlanes in the root;
-// each change maps to the keys of the objects that depend on it.
+// Organizations and Projects, and the namespaces, Roles, RoleBindings and kubeconfig Secrets the
+// operator made in the host, ControlPlanes in the root; each change that matters maps to the
+// keys of the objects that depend on it, and the reconcilers read these objects from the
+// informers' caches (see kube/object-cache.ts) rather than from the API.
 
 import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { hostname } from "node:os";
+import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import type { JwtIssuer } from "../../apiserver/src/authn/jwt-keys.ts";
-import { buildContext, type ContextOptions } from "./context.ts";
+import { buildContext, clusterCAOf, type ContextOptions } from "./context.ts";
 import { reconcileOrganization, reconcileProject } from "./controllers/index.ts";
 import {
   managedBy,
@@ -16,8 +19,11 @@ import {
   organizationLabel,
   organizationNamespace,
   projectLabel,
+  controlPlaneReadiness,
+  type ControlPlaneObj,
   type OperatorContext,
 } from "./controllers/tenant-access.ts";
+import type { ApiClient } from "./kube/api.client.ts";
 import { paths } from "./kube/objects.ts";
 import {
   Controller,
@@ -38,7 +44,7 @@ export interface OperatorOptions extends Omit<ContextOptions, "events"> {
   readonly identity?: string;
   /** Serve /metrics on this port (0 picks one); none when absent. */
   readonly metricsPort?: number;
-  /** Keys each controller reconciles at once (default 8). */
+  /** Keys each controller reconciles at once (default 32: a reconcile mostly waits on the API). */
   readonly concurrency?: number;
 }
 
@@ -64,6 +70,32 @@ function ownerKeys(obj: KubernetesObject, kind: "organization" | "project"): str
   return project === undefined ? [] : [`${organizationNamespace(org)}/${project}`];
 }
 
+/**
+ * Whether an update of an Organization or Project asks for a reconcile: its spec (generation),
+ * deletion or finalizers changed; not its status, which the reconciler wrote itself.
+ */
+const specOrLifecycleChanged = (obj: KubernetesObject, old: KubernetesObject): boolean =>
+  obj.metadata?.generation !== old.metadata?.generation ||
+  obj.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp ||
+  !isDeepStrictEqual(obj.metadata?.finalizers, old.metadata?.finalizers);
+
+/**
+ * Whether an update of a ControlPlane asks for its tenant's reconcile: whether it serves
+ * (controlPlaneReadiness) or its life (UID, spec, deletion) changed; not its usage figures,
+ * which move all the time, nor the steps on its way to Ready (placed, …): a reconcile waiting
+ * for it looks again after a while anyway.
+ */
+const readinessChanged = (obj: KubernetesObject, old: KubernetesObject): boolean => {
+  // JSON as the server sent it (client-node's types say Date for timestamps).
+  const view = (o: KubernetesObject): unknown[] => [
+    o.metadata?.uid,
+    o.metadata?.generation,
+    o.metadata?.deletionTimestamp,
+    controlPlaneReadiness(o as unknown as ControlPlaneObj).ready,
+  ];
+  return !isDeepStrictEqual(view(obj), view(old));
+};
+
 /** Starts the informers and controllers; resolves with them running (and their caches filled). */
 async function startControllers(
   ctx: OperatorContext,
@@ -71,27 +103,48 @@ async function startControllers(
   metrics: OperatorMetrics,
 ): Promise<() => Promise<void>> {
   const { log } = opts;
-  const organizations = new Informer<KubernetesObject>(opts.host, paths.organizations(), { log });
-  const projects = new Informer<KubernetesObject>(opts.host, paths.projects(), { log });
   const selector = `${managedByLabel}=${managedBy}`;
-  const secrets = new Informer<KubernetesObject>(opts.host, "/api/v1/secrets", {
-    labelSelector: selector,
-    log,
-  });
-  const controlPlanes = new Informer<KubernetesObject>(opts.multiplane, paths.controlPlanes(), {
-    labelSelector: selector,
-    log,
-  });
+  /** An informer of `collection` whose objects the reconcilers read from its cache. */
+  const cached = (client: ApiClient, collection: string, labelSelector?: string) => {
+    const informer = new Informer<KubernetesObject>(
+      client === ctx.root ? opts.multiplane : opts.host,
+      collection,
+      {
+        ...(labelSelector !== undefined ? { labelSelector } : {}),
+        log,
+      },
+    );
+    client.cache.cover(collection, informer);
+    return informer;
+  };
+  const organizations = cached(ctx.host, paths.organizations());
+  const projects = cached(ctx.host, paths.projects());
+  // What the operator makes in the host and the root carries its label.
+  const made = [
+    cached(ctx.host, "/api/v1/secrets", selector),
+    cached(ctx.host, "/api/v1/namespaces", selector),
+    cached(ctx.host, "/apis/rbac.authorization.k8s.io/v1/roles", selector),
+    cached(ctx.host, "/apis/rbac.authorization.k8s.io/v1/rolebindings", selector),
+  ];
+  const controlPlanes = cached(ctx.root, paths.controlPlanes(), selector);
   /** A controller of `kind`'s objects, woken by their own informer and by what is made for them. */
   const tenantController = (
     kind: "organization" | "project",
     reconcile: ControllerOptions["reconcile"],
     own: Informer<KubernetesObject>,
-  ): Controller =>
-    new Controller({ name: kind, reconcile, concurrency: opts.concurrency ?? 8, metrics, log })
-      .watch(own)
-      .watch(controlPlanes, (cp) => ownerKeys(cp, kind))
-      .watch(secrets, (s) => ownerKeys(s, kind));
+  ): Controller => {
+    const controller = new Controller({
+      name: kind,
+      reconcile,
+      concurrency: opts.concurrency ?? 32,
+      metrics,
+      log,
+    })
+      .watch(own, undefined, specOrLifecycleChanged)
+      .watch(controlPlanes, (cp) => ownerKeys(cp, kind), readinessChanged);
+    for (const informer of made) controller.watch(informer, (o) => ownerKeys(o, kind));
+    return controller;
+  };
   const orgController = tenantController(
     "organization",
     (key) => reconcileOrganization(ctx, key),
@@ -104,18 +157,27 @@ async function startControllers(
     });
   const projectController = tenantController("project", (key) => reconcileProject(ctx, key), projects)
     // A project inherits its organization's owners and waits for it to exist.
-    .watch(organizations, (org) => {
-      const ns = organizationNamespace(org.metadata?.name ?? "");
-      return projects
-        .list()
-        .filter((p) => p.metadata?.namespace === ns)
-        .map((p) => `${ns}/${p.metadata?.name ?? ""}`);
-    });
-  const informers = [organizations, projects, secrets, controlPlanes];
+    .watch(
+      organizations,
+      (org) => {
+        const ns = organizationNamespace(org.metadata?.name ?? "");
+        return projects
+          .list()
+          .filter((p) => p.metadata?.namespace === ns)
+          .map((p) => `${ns}/${p.metadata?.name ?? ""}`);
+      },
+      specOrLifecycleChanged,
+    );
+  const informers = [organizations, projects, ...made, controlPlanes];
+  const stopInformers = (): void => {
+    for (const i of informers) i.stop();
+    ctx.host.cache.clear();
+    ctx.root.cache.clear();
+  };
   try {
     await Promise.all(informers.map((i) => i.start()));
   } catch (err) {
-    for (const i of informers) i.stop();
+    stopInformers();
     throw err;
   }
   orgController.start();
@@ -123,7 +185,7 @@ async function startControllers(
   log.info("operator controllers started");
   return async () => {
     await Promise.all([orgController.stop(), projectController.stop()]);
-    for (const i of informers) i.stop();
+    stopInformers();
   };
 }
 
@@ -212,21 +274,44 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
 /**
  * The operator inside `multiplane up`: host and Multiplane are the one root control plane the
- * process serves, reached with its admin kubeconfig; the issuer is the server's own key set.
+ * process serves, reached as the admin of `kubeconfigPath` (the router's URL and CA, which the
+ * kubeconfig Secrets name) but at the process's own shard, `shard`: the router in between
+ * would only add a hop to every request and watch event. The issuer is the server's own key set.
  */
 export function startInProcessOperator(opts: {
   kubeconfigPath: string;
+  shard: { readonly url: string; readonly caPem: string };
   dataDir: string;
   issuer: JwtIssuer;
   log: Logger;
 }): Promise<RunningOperator> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(opts.kubeconfigPath);
+  const router = admin.getCurrentCluster();
+  const user = admin.getCurrentUser();
+  if (router === null || user === null) throw new Error(`${opts.kubeconfigPath} names no cluster or user`);
   const kc = new KubeConfig();
-  kc.loadFromFile(opts.kubeconfigPath);
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: "shard",
+        server: opts.shard.url,
+        caData: Buffer.from(opts.shard.caPem).toString("base64"),
+        skipTLSVerify: false,
+      },
+    ],
+    users: [user],
+    contexts: [{ name: "shard", cluster: "shard", user: user.name }],
+    currentContext: "shard",
+  });
   return startOperator({
     host: kc,
     multiplane: kc,
     dataDir: opts.dataDir,
     issuer: opts.issuer,
+    routerURL: router.server,
+    caPem: clusterCAOf(admin),
+    tenantAccess: opts.shard,
     log: opts.log,
   });
 }

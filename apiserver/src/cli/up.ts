@@ -128,7 +128,13 @@ export async function up(opts: UpOptions): Promise<Multiplane> {
     opts.progress?.(`admin kubeconfig written: ${kubeconfigPath}`);
     // The operator, in process, against this root (host and Multiplane alike) as the admin.
     if (runOperator !== false) {
-      operator = await startInProcessOperator({ kubeconfigPath, dataDir, issuer: shard.issuer, log });
+      operator = await startInProcessOperator({
+        kubeconfigPath,
+        shard: { url: shard.url, caPem: shard.pki.ca.certPem },
+        dataDir,
+        issuer: shard.issuer,
+        log,
+      });
       opts.progress?.("operator started: Organizations and Projects become control planes");
     }
   } catch (err) {

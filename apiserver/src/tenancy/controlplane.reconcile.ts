@@ -234,12 +234,15 @@ async function place(ctx: ControlPlaneReconcileContext, def: ResourceDef, name: 
     const from = cp.status?.shard ?? "";
     if (from !== "" && ctx.shards.isLive(from)) return;
     const live = ctx.shards.liveShards();
+    // One live shard takes every tenant: no need to count (a scan of every ControlPlane).
     const load = new Map(live.map((s) => [s, 0]));
-    for (const c of ctx.root.cache.list(
-      resourcePrefix({ uid: ctx.root.tenant.uid }, { group: def.group, resource: def.plural }),
-    )) {
-      const s = (c.obj as ControlPlane).status?.shard;
-      if (s !== undefined && load.has(s)) load.set(s, load.get(s)! + 1);
+    if (live.length > 1) {
+      for (const c of ctx.root.cache.list(
+        resourcePrefix({ uid: ctx.root.tenant.uid }, { group: def.group, resource: def.plural }),
+      )) {
+        const s = (c.obj as ControlPlane).status?.shard;
+        if (s !== undefined && load.has(s)) load.set(s, load.get(s)! + 1);
+      }
     }
     const [target] = [...load.entries()].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
     if (target === undefined) return;

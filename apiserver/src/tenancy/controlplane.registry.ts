@@ -72,6 +72,11 @@ export class ControlPlaneRegistry implements TenantDirectory {
   private usageTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
   private readonly membership = new ShardMembership();
+  /**
+   * The project ControlPlanes of each organization (`acme` → {`acme.web`}), kept from the root's
+   * events, so that an organization's change queues its projects without a scan of them all.
+   */
+  private readonly projectsOf = new Map<string, Set<string>>();
   /** The live shards as last seen (sorted names, joined): a change queues every ControlPlane. */
   private liveShards = "";
   /** Placements run one at a time, each seeing the ones before it (least-loaded needs it). */
@@ -107,7 +112,10 @@ export class ControlPlaneRegistry implements TenantDirectory {
     const prefix = controlPlanesPrefix;
     // Subscribed and listed in the same tick: no event is missed.
     this.unsubscribe = root.cache.subscribe(prefix, (events) => {
-      for (const e of events) this.queueName(e.object.obj.metadata?.name);
+      for (const e of events) {
+        this.trackProject(e.object.obj.metadata?.name, e.type === "DELETED");
+        this.queueName(e.object.obj.metadata?.name);
+      }
       this.notify();
     });
     this.unsubscribeLeases = root.cache.subscribe(shardLeasesPrefix, (events) => {
@@ -122,6 +130,8 @@ export class ControlPlaneRegistry implements TenantDirectory {
     });
     this.membership.reset(root.cache.list(shardLeasesPrefix).map((c) => c.obj as LeaseObject));
     this.liveShards = this.liveShardNames().join(",");
+    this.projectsOf.clear();
+    for (const c of root.cache.list(prefix)) this.trackProject(c.obj.metadata?.name, false);
     for (const c of root.cache.list(prefix)) this.queueName(c.obj.metadata?.name);
     if (this.livenessTimer === undefined) {
       this.livenessTimer = setInterval(() => this.checkLiveness(), livenessCheckMs);
@@ -241,12 +251,21 @@ export class ControlPlaneRegistry implements TenantDirectory {
     if (name === undefined) return;
     this.queue.add(name);
     // An organization's change reaches its projects' effective policy.
-    if (!name.includes(".") && this.root !== undefined) {
-      const prefix = resourcePrefix(
-        { uid: rootTenant.uid },
-        { group: controlPlaneGroup, resource: controlPlanePlural },
-      );
-      for (const c of this.root.cache.list(`${prefix}${name}.`)) this.queueName(c.obj.metadata?.name);
+    for (const project of this.projectsOf.get(name) ?? []) this.queue.add(project);
+  }
+
+  /** Keeps projectsOf: `name` (a project's ControlPlane, `org.project`) is there, or is gone. */
+  private trackProject(name: string | undefined, gone: boolean): void {
+    const dot = name?.indexOf(".") ?? -1;
+    if (name === undefined || dot < 0) return;
+    const org = name.slice(0, dot);
+    const projects = this.projectsOf.get(org);
+    if (!gone) {
+      if (projects === undefined) this.projectsOf.set(org, new Set([name]));
+      else projects.add(name);
+    } else if (projects !== undefined) {
+      projects.delete(name);
+      if (projects.size === 0) this.projectsOf.delete(org);
     }
   }
 

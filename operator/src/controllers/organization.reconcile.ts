@@ -37,7 +37,7 @@ export interface Organization extends KubeObj {
 /** Reconciles the Organization `name`. Throws to be retried with backoff. */
 export async function reconcileOrganization(ctx: OperatorContext, name: string): Promise<ReconcileResult> {
   const path = paths.organizations(name);
-  let org = await ctx.host.get<Organization>(path);
+  let org = await ctx.host.read<Organization>(path);
   if (org === undefined) return;
   const t = tenantTarget(org, name, undefined, ownerSubjects(org.spec?.owners ?? []), org.spec?.policy);
   if (org.metadata?.deletionTimestamp !== undefined) return finalize(ctx, org, t);
@@ -49,14 +49,12 @@ export async function reconcileOrganization(ctx: OperatorContext, name: string):
   status.tenant = t.tenant;
 
   // The namespace first: one left terminating by a deleted namesake must go first.
-  const { obj: ns, outcome: nsOutcome } = await ensureObject<KubeObj>(
+  const { obj: ns } = await ensureObject<KubeObj>(
     ctx.host,
     paths.namespaces(),
     { apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace, labels: targetLabels(t) } },
     [],
   );
-  if (nsOutcome === "created")
-    ctx.events.event(org, "Normal", "NamespaceCreated", `created namespace ${t.namespace}`);
   if (ns.metadata?.deletionTimestamp !== undefined) {
     status.notReady("ControlPlaneReady", "NamespaceTerminating", `namespace ${t.namespace} is being deleted`);
     return writeStatusAndWait(ctx, path, org, status);

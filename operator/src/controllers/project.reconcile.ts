@@ -45,7 +45,7 @@ export const projectOwnerRole = (project: string): string => `multiplane:project
 export async function reconcileProject(ctx: OperatorContext, key: string): Promise<ReconcileResult> {
   const [namespace = "", name = ""] = key.split("/");
   const path = paths.projects(namespace, name);
-  let project = await ctx.host.get<Project>(path);
+  let project = await ctx.host.read<Project>(path);
   if (project === undefined) return;
   const generation = project.metadata?.generation ?? 0;
   const status = new StatusBuilder(project, generation, timestamp(ctx.now()));
@@ -61,7 +61,7 @@ export async function reconcileProject(ctx: OperatorContext, key: string): Promi
     await writeStatus(ctx.host, path, project, status.done());
     return;
   }
-  const org = await ctx.host.get<Organization>(paths.organizations(organization));
+  const org = await ctx.host.read<Organization>(paths.organizations(organization));
   const owners = ownerSubjects([...(org?.spec?.owners ?? []), ...(project.spec?.owners ?? [])]);
   const t = tenantTarget(project, organization, name, owners, project.spec?.policy, org?.spec?.policy);
   if (project.metadata?.deletionTimestamp !== undefined) return finalize(ctx, project, t);

@@ -2,8 +2,9 @@
 // project `acme:web`) made real through the Kubernetes API — its ControlPlane in Multiplane's
 // root, its owners as cluster-admins inside it, its admin kubeconfig Secret in the host and,
 // where it has OIDC issuers, the kubeconfig Secret for people who sign in there — and taken
-// apart again on deletion. Each step is idempotent and reads before it writes; callers
-// write their object's status last.
+// apart again on deletion. Each step is idempotent and reads (from the informers' caches where
+// it can) before it writes, so an unchanged object costs no request; callers write their
+// object's status last.
 
 import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
@@ -17,6 +18,7 @@ import { effectiveOIDCIssuers } from "../../../apiserver/src/tenancy/effective-p
 import type { ApiClient } from "../kube/api.client.ts";
 import { isStatus } from "../kube/api.client.ts";
 import {
+  createUnlessExists,
   ensureObject,
   paths,
   type Condition,
@@ -32,6 +34,7 @@ import {
   type TenantRef,
 } from "../kube/tenant-credentials.ts";
 import { oidcKubeconfig } from "../kube/oidc-kubeconfig.ts";
+import type { WrittenMemo } from "../kube/written-memo.ts";
 
 /** Kubernetes Events on reconciled objects (the runtime's EventRecorder fits). */
 export interface Recorder {
@@ -48,6 +51,8 @@ export interface OperatorContext {
   readonly issuer: JwtIssuer;
   /** The operator's own access to each tenant. */
   readonly tenants: TenantClients;
+  /** What the operator last made objects inside tenants hold (changed by the reconcilers' steps). */
+  readonly tenantWrites: WrittenMemo;
   /** The CA tenant URLs chain to (written into kubeconfigs). */
   readonly caPem: string;
   /** The public URL tenants are reached at (`<routerURL>/clusters/<tenant>`); the ControlPlane's endpoint otherwise. */
@@ -195,7 +200,7 @@ export async function ensureControlPlane(
       ...(t.policy !== undefined ? { policy: t.policy } : {}),
     },
   };
-  const current = await ctx.root.get<ControlPlaneObj>(paths.controlPlanes(t.controlPlaneName));
+  const current = await ctx.root.read<ControlPlaneObj>(paths.controlPlanes(t.controlPlaneName));
   // One being deleted (the organization was deleted and re-created at once) is left to go first.
   if (current?.metadata?.deletionTimestamp !== undefined) return { cp: current, outcome: "unchanged" };
   const { obj, outcome } = await ensureObject(ctx.root, paths.controlPlanes(), desired, ["spec"], {
@@ -233,13 +238,19 @@ const refOf = (cp: ControlPlaneObj, t: TenantTarget): TenantRef => ({
   uid: cp.metadata?.uid ?? "",
 });
 
-/** Binds cluster-admin inside the tenant to its owners and the current kubeconfig epoch's group. */
+/** The key of a tenant's owners' binding in ctx.tenantWrites. */
+const ownersBindingKey = (cp: ControlPlaneObj): string => `${cp.metadata?.uid ?? ""}/${ownersBindingName}`;
+
+/**
+ * Binds cluster-admin inside the tenant to its owners and the current kubeconfig epoch's group.
+ * No request when the operator made it so recently (ctx.tenantWrites); a tenant it knows
+ * nothing of (a new one) is written without reading first.
+ */
 export async function ensureTenantOwners(
   ctx: OperatorContext,
   t: TenantTarget,
   cp: ControlPlaneObj,
 ): Promise<EnsureOutcome> {
-  const tenant = await ctx.tenants.client(refOf(cp, t), cp.status?.endpoint ?? "");
   const subjects: Subject[] = [
     ...t.owners,
     {
@@ -248,6 +259,10 @@ export async function ensureTenantOwners(
       apiGroup: "rbac.authorization.k8s.io",
     },
   ];
+  const key = ownersBindingKey(cp);
+  const content = JSON.stringify(subjects);
+  if (ctx.tenantWrites.holds(key, content)) return "unchanged";
+  const tenant = await ctx.tenants.client(refOf(cp, t), cp.status?.endpoint ?? "");
   const { outcome } = await ensureObject(
     tenant,
     paths.clusterRoleBindings(),
@@ -259,7 +274,9 @@ export async function ensureTenantOwners(
       subjects,
     },
     ["subjects"],
+    ctx.tenantWrites.knows(key) ? undefined : { current: undefined },
   );
+  ctx.tenantWrites.set(key, content);
   return outcome;
 }
 
@@ -283,19 +300,51 @@ export async function ensureKubeconfigSecret(
   const server = tenantServer(ctx, t, cp);
   const now = ctx.now();
   const path = paths.secrets(t.namespace, t.secretName);
-  const current = await ctx.host.get<KubeObj & { data?: Record<string, string> }>(path);
-  const a = current?.metadata?.annotations ?? {};
-  const issuedAt = Date.parse(a[annotations.issuedAt] ?? "");
-  const expiresAt = Date.parse(a[annotations.expiresAt] ?? "");
-  const rotateAt = issuedAt + ((expiresAt - issuedAt) * 2) / 3;
-  const fresh =
-    current?.data?.["kubeconfig"] !== undefined &&
-    a[annotations.tenantUID] === uid &&
-    a[annotations.epoch] === epoch &&
-    a[annotations.server] === server &&
-    Number.isFinite(rotateAt) &&
-    now < rotateAt;
-  if (fresh) return { outcome: "unchanged", rotateInMs: rotateAt - now };
+  /** When the Secret's token is to be minted anew; undefined when it is not for this tenant now. */
+  const rotateAtOf = (secret: SecretObj | undefined): number | undefined => {
+    const a = secret?.metadata?.annotations ?? {};
+    const issuedAt = Date.parse(a[annotations.issuedAt] ?? "");
+    const expiresAt = Date.parse(a[annotations.expiresAt] ?? "");
+    const rotateAt = issuedAt + ((expiresAt - issuedAt) * 2) / 3;
+    const fresh =
+      secret?.data?.["kubeconfig"] !== undefined &&
+      a[annotations.tenantUID] === uid &&
+      a[annotations.epoch] === epoch &&
+      a[annotations.server] === server &&
+      Number.isFinite(rotateAt) &&
+      now < rotateAt;
+    return fresh ? rotateAt : undefined;
+  };
+  let current = await ctx.host.read<SecretObj>(path);
+  const rotateAt = rotateAtOf(current);
+  if (rotateAt !== undefined) return { outcome: "unchanged", rotateInMs: rotateAt - now };
+  const rotateInMs = (ctx.kubeconfigTtlSeconds * 1000 * 2) / 3;
+  const desired = await kubeconfigSecret(ctx, t, cp, server, epoch, now);
+  if (current === undefined) {
+    if ((await createUnlessExists(ctx.host, paths.secrets(t.namespace), desired)) !== undefined)
+      return { outcome: "created", rotateInMs };
+    // The cache was behind: the API's Secret may well be fresh.
+    current = await ctx.host.get<SecretObj>(path);
+    const liveRotateAt = rotateAtOf(current);
+    if (liveRotateAt !== undefined) return { outcome: "unchanged", rotateInMs: liveRotateAt - now };
+  }
+  const { outcome } = await ensureObject(ctx.host, paths.secrets(t.namespace), desired, ["type", "data"], {
+    current,
+  });
+  return { outcome, rotateInMs };
+}
+
+type SecretObj = KubeObj & { data?: Record<string, string> };
+
+/** The kubeconfig Secret of `t` with a newly minted token. */
+async function kubeconfigSecret(
+  ctx: OperatorContext,
+  t: TenantTarget,
+  cp: ControlPlaneObj,
+  server: string,
+  epoch: string,
+  now: number,
+): Promise<SecretObj> {
   const token = await mintTenantToken(
     ctx.issuer,
     refOf(cp, t),
@@ -309,33 +358,24 @@ export async function ensureKubeconfigSecret(
     token,
     user: kubeconfigUser,
   });
-  const issued = new Date(now).toISOString();
-  const expires = new Date(now + ctx.kubeconfigTtlSeconds * 1000).toISOString();
-  const { outcome } = await ensureObject(
-    ctx.host,
-    paths.secrets(t.namespace),
-    {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: {
-        name: t.secretName,
-        namespace: t.namespace,
-        labels: targetLabels(t),
-        annotations: {
-          [annotations.tenantUID]: uid,
-          [annotations.epoch]: epoch,
-          [annotations.server]: server,
-          [annotations.issuedAt]: issued,
-          [annotations.expiresAt]: expires,
-        },
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: t.secretName,
+      namespace: t.namespace,
+      labels: targetLabels(t),
+      annotations: {
+        [annotations.tenantUID]: cp.metadata?.uid ?? "",
+        [annotations.epoch]: epoch,
+        [annotations.server]: server,
+        [annotations.issuedAt]: new Date(now).toISOString(),
+        [annotations.expiresAt]: new Date(now + ctx.kubeconfigTtlSeconds * 1000).toISOString(),
       },
-      type: "Opaque",
-      data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },
     },
-    ["type", "data"],
-    { current },
-  );
-  return { outcome, rotateInMs: (ctx.kubeconfigTtlSeconds * 1000 * 2) / 3 };
+    type: "Opaque",
+    data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },
+  };
 }
 
 /**
@@ -397,6 +437,7 @@ export async function teardownTenant(ctx: OperatorContext, t: TenantTarget): Pro
   await ctx.host.delete(paths.secrets(t.namespace, t.oidcSecretName));
   if (cp === undefined) return true;
   ctx.tenants.forget(refOf(cp, t));
+  ctx.tenantWrites.forget(ownersBindingKey(cp));
   if (cp.metadata?.deletionTimestamp === undefined) {
     await ctx.root.delete(paths.controlPlanes(t.controlPlaneName), {
       preconditions: { uid: cp.metadata?.uid },

@@ -22,8 +22,12 @@ import {
   type TenantTarget,
 } from "./tenant-access.ts";
 
-/** How long to wait before looking again at something another process is doing. */
-const waitMs = 2_000;
+/**
+ * How long to wait before looking again at something another process is doing. A fallback:
+ * what a reconcile waits for (a ControlPlane, a namespace, Projects going) wakes it through
+ * the informers as soon as it changes.
+ */
+const waitMs = 10_000;
 
 /** What a reconcile answers while it waits for another process. */
 export interface Wait {
@@ -105,7 +109,8 @@ export async function serveTenant(
   status.set("ControlPlaneReady", "True", readiness.reason, readiness.message);
   status.endpoint = tenantServer(ctx, t, cp);
 
-  if ((await ensureTenantOwners(ctx, t, cp)) !== "unchanged")
+  // An event for a change of owners; the first binding is part of the tenant's setup (Ready says so).
+  if ((await ensureTenantOwners(ctx, t, cp)) === "updated")
     ctx.events.event(
       obj,
       "Normal",

@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { KubeObject } from "../../../apiserver/src/registry/printers.ts";
 import type { ControlPlaneCondition } from "../../../apiserver/src/tenancy/controlplane.types.ts";
-import type { ApiClient } from "./api.client.ts";
+import { isStatus, type ApiClient } from "./api.client.ts";
 
 /** An object as the API serves it (the apiserver's own shape: metadata typed, the rest unknown). */
 export type KubeObj = KubeObject;
@@ -51,8 +51,11 @@ export type EnsureOutcome = "created" | "updated" | "unchanged";
 /**
  * Makes the object `desired` (named by its metadata) exist in `collection` with the fields it
  * gives: `owned` lists the top-level fields the operator owns (spec, data, rules…); labels and
- * annotations it gives are merged over the existing ones. A conflict (someone wrote in between)
- * throws, so the reconcile is retried with the newer object. Called by the reconcilers.
+ * annotations it gives are merged over the existing ones. The current object is read from the
+ * client's cache (`read`), so an unchanged object costs no request and a missing one one
+ * create; a cache behind the API shows as an AlreadyExists, after which the API's object is
+ * compared. A conflict (someone wrote in between) throws, so the reconcile is retried with the
+ * newer object. Called by the reconcilers.
  */
 export async function ensureObject<T extends KubeObj>(
   client: ApiClient,
@@ -62,11 +65,39 @@ export async function ensureObject<T extends KubeObj>(
   /** The object as just read by the caller, when it did; read here otherwise. */
   read?: { readonly current: T | undefined },
 ): Promise<{ obj: T; outcome: EnsureOutcome }> {
-  const name = desired.metadata?.name ?? "";
-  const current = read !== undefined ? read.current : await client.get<T>(`${collection}/${seg(name)}`);
+  const path = `${collection}/${seg(desired.metadata?.name ?? "")}`;
+  let current = read !== undefined ? read.current : await client.read<T>(path);
   if (current === undefined) {
-    return { obj: await client.request<T>("POST", collection, desired), outcome: "created" };
+    const created = await createUnlessExists(client, collection, desired);
+    if (created !== undefined) return { obj: created, outcome: "created" };
+    current = await client.get<T>(path);
+    if (current === undefined) throw new Error(`${path} exists and does not: it was deleted meanwhile`);
   }
+  return updateIfDrifted(client, path, current, desired, owned);
+}
+
+/** Creates `desired` in `collection`; undefined when it exists already (AlreadyExists). */
+export async function createUnlessExists<T extends KubeObj>(
+  client: ApiClient,
+  collection: string,
+  desired: T,
+): Promise<T | undefined> {
+  try {
+    return await client.request<T>("POST", collection, desired);
+  } catch (err) {
+    if (isStatus(err, 409)) return undefined;
+    throw err;
+  }
+}
+
+/** The update step of ensureObject, for `current` as read from the API (or the cache). */
+async function updateIfDrifted<T extends KubeObj>(
+  client: ApiClient,
+  path: string,
+  current: T,
+  desired: T,
+  owned: readonly string[],
+): Promise<{ obj: T; outcome: EnsureOutcome }> {
   const labels = { ...current.metadata?.labels, ...desired.metadata?.labels };
   const annotations = { ...current.metadata?.annotations, ...desired.metadata?.annotations };
   const drifted =
@@ -79,10 +110,7 @@ export async function ensureObject<T extends KubeObj>(
     if (desired[f] === undefined) delete next[f];
     else next[f] = desired[f];
   }
-  return {
-    obj: await client.request<T>("PUT", `${collection}/${seg(name)}`, next),
-    outcome: "updated",
-  };
+  return { obj: await client.request<T>("PUT", path, next), outcome: "updated" };
 }
 
 /**

@@ -5,6 +5,7 @@
 // access to each tenant it bootstraps.
 
 import { KubeConfig } from "@kubernetes/client-node";
+import https from "node:https";
 import { join } from "node:path";
 import { JwtKeySet, type JwtIssuer } from "../../../apiserver/src/authn/jwt-keys.ts";
 import { issueTenantToken } from "../../../apiserver/src/authn/multiplane-jwt.authenticator.ts";
@@ -77,42 +78,59 @@ interface CachedClient {
 
 /**
  * The operator's clients of tenants, as `operatorUser` with a token re-minted at two thirds of
- * its life. Owned by the operator; one per process.
+ * its life. Owned by the operator; one per process. Every tenant is a path on the same few
+ * servers (`<router>/clusters/<tenant>`) behind the same CA, so all clients share one keep-alive
+ * agent: one TLS context and a pool of connections, not a handshake per tenant.
  */
 export class TenantClients {
   readonly #clients = new Map<string, CachedClient>();
+  readonly #agent: https.Agent;
+  readonly #via: string | undefined;
+  readonly #now: () => number;
 
+  /**
+   * `caPem`: the CA of the servers tenants are reached at. `via`: reach every tenant at
+   * `<via>/clusters/<tenant>` (a shard of this process), not at its ControlPlane's endpoint.
+   */
   constructor(
     private readonly issuer: JwtIssuer,
-    private readonly caPem: string,
-    private readonly now: () => number = Date.now,
-  ) {}
+    caPem: string,
+    opts: { readonly via?: string; readonly now?: () => number } = {},
+  ) {
+    this.#agent = new https.Agent({ keepAlive: true, ca: caPem });
+    this.#via = opts.via?.replace(/\/+$/, "");
+    this.#now = opts.now ?? Date.now;
+  }
 
-  /** A client of `tenant` at `server` (its ControlPlane's endpoint). */
-  async client(tenant: TenantRef, server: string): Promise<ApiClient> {
+  /** A client of `tenant`, whose ControlPlane's endpoint is `endpoint`. */
+  async client(tenant: TenantRef, endpoint: string): Promise<ApiClient> {
+    const server = this.#via !== undefined ? `${this.#via}/clusters/${tenant.name}` : endpoint;
     const key = `${tenant.name}/${tenant.uid}`;
     const cached = this.#clients.get(key);
-    if (cached !== undefined && cached.server === server && cached.renewAt > this.now()) return cached.client;
-    cached?.client.close();
+    if (cached !== undefined && cached.server === server && cached.renewAt > this.#now())
+      return cached.client;
     const token = await mintTenantToken(this.issuer, tenant, operatorUser, operatorTokenSeconds);
+    // The credential only: the shared agent holds the CA.
     const kc = new KubeConfig();
-    kc.loadFromString(
-      tokenKubeconfig({ name: "tenant", server, caPem: this.caPem, token, user: operatorUser.name }),
-    );
-    const client = new ApiClient(kc);
-    this.#clients.set(key, { client, server, renewAt: this.now() + (operatorTokenSeconds * 1000 * 2) / 3 });
+    kc.loadFromOptions({
+      clusters: [{ name: "tenant", server, skipTLSVerify: false }],
+      users: [{ name: operatorUser.name, token }],
+      contexts: [{ name: "tenant", cluster: "tenant", user: operatorUser.name }],
+      currentContext: "tenant",
+    });
+    const client = new ApiClient(kc, this.#agent);
+    this.#clients.set(key, { client, server, renewAt: this.#now() + (operatorTokenSeconds * 1000 * 2) / 3 });
     return client;
   }
 
   /** Forgets the client of a tenant that is gone. */
   forget(tenant: TenantRef): void {
     const key = `${tenant.name}/${tenant.uid}`;
-    this.#clients.get(key)?.client.close();
     this.#clients.delete(key);
   }
 
   close(): void {
-    for (const c of this.#clients.values()) c.client.close();
     this.#clients.clear();
+    this.#agent.destroy();
   }
 }

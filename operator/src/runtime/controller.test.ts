@@ -1,12 +1,14 @@
 // The controller's work queue on a fake clock: bursts collapse, one run per key at a time,
 // per-key backoff that doubles and is forgotten on success, requeueAfter, terminal errors
 // dropped, the overall token bucket pacing retries, stop() waiting for running reconciles,
-// and the metrics it writes.
+// the update filter of watch, and the metrics it writes.
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, mock, test } from "node:test";
 import pino from "pino";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { Controller, TerminalError, type ControllerOptions, type ReconcileResult } from "./controller.ts";
+import type { Informer } from "./informer.ts";
 import { OperatorMetrics } from "./metrics.ts";
 import { ItemBackoff, TokenBucket } from "./rate-limit.ts";
 
@@ -266,6 +268,41 @@ describe("Controller", () => {
     assert.equal(stopped, true);
     await advance(200);
     assert.deepEqual(g.runs, ["a"], "b, c and d never ran");
+  });
+
+  test("watch: every add and delete queues; an update only when `changed` says so, a resync always", async () => {
+    type Obj = KubernetesObject & { status?: string };
+    const handlers: Record<string, ((obj: Obj, old?: Obj) => void)[]> = { add: [], update: [], delete: [] };
+    const held: Obj = { metadata: { name: "held", generation: 1 } };
+    const informer = {
+      list: () => [held],
+      on: (event: string, fn: (obj: Obj, old?: Obj) => void) => {
+        handlers[event]!.push(fn);
+        return () => undefined;
+      },
+    } as unknown as Informer<Obj>;
+    const runs: string[] = [];
+    const c = controller({ reconcile: later((key) => void runs.push(key)) }).watch(
+      informer,
+      undefined,
+      (obj, old) => obj.metadata?.generation !== old.metadata?.generation,
+    );
+    c.start();
+    await settle();
+    assert.deepEqual(runs, ["held"], "what the informer holds is queued at once");
+    const emit = async (event: string, obj: Obj, old?: Obj): Promise<void> => {
+      for (const fn of handlers[event]!) fn(obj, old);
+      await settle();
+    };
+    const a1: Obj = { metadata: { name: "a", generation: 1 } };
+    await emit("add", a1);
+    await emit("update", { ...a1, status: "written by the reconciler" }, a1);
+    assert.deepEqual(runs, ["held", "a"], "a status-only update queues nothing");
+    await emit("update", { metadata: { name: "a", generation: 2 } }, a1);
+    await emit("update", a1, a1);
+    await emit("delete", a1);
+    assert.deepEqual(runs, ["held", "a", "a", "a", "a"], "a spec change, a resync and a delete each queue");
+    await c.stop();
   });
 
   test("metrics: adds, depth, reconciles by result, duration, retries", async () => {

@@ -75,18 +75,26 @@ export class Controller {
   /**
    * Queues the keys of every object `informer` holds now and of every object it adds, updates
    * (resyncs included) or deletes from now on. `toKeys` maps an object to the keys to
-   * reconcile (its owner's, say); by default the object's own key.
+   * reconcile (its owner's, say); by default the object's own key. `changed`, when given, is
+   * asked of each update (not of resyncs) whether it matters to the reconciler: one that does
+   * not (a status the reconciler wrote itself, say) queues nothing, as controller-runtime's
+   * update predicates.
    */
   watch<T extends KubernetesObject>(
     informer: Informer<T>,
     toKeys: (obj: T) => string[] = (o) => [keyOf(o)],
+    changed?: (obj: T, old: T) => boolean,
   ): this {
     const enqueue = (obj: T): void => {
       for (const key of toKeys(obj)) this.enqueue(key);
     };
+    const onUpdate = (obj: T, old?: T): void => {
+      if (changed !== undefined && old !== undefined && old !== obj && !changed(obj, old)) return;
+      enqueue(obj);
+    };
     this.unsubscribe.push(
       informer.on("add", enqueue),
-      informer.on("update", enqueue),
+      informer.on("update", onUpdate),
       informer.on("delete", enqueue),
     );
     for (const obj of informer.list()) enqueue(obj);

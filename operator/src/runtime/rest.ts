@@ -39,20 +39,32 @@ export interface RequestOptions {
 export class RestClient {
   /** One agent for every request, so that connections (and TLS sessions) are reused. */
   private agent: http.Agent | undefined;
+  /** Whether the agent is the caller's (shared with other clients: close leaves it open). */
+  private readonly sharedAgent: boolean;
   private readonly server: URL;
+  /** The user's TLS options and headers, when they cannot change (see tlsOptions). */
+  private staticTLS: https.RequestOptions | undefined;
 
-  constructor(private readonly kc: KubeConfig) {
+  /**
+   * `opts.agent`: the agent to send with, shared with other clients of the same server and CA
+   * (the operator's tenant clients, which differ only by path and token); the KubeConfig's
+   * TLS settings on a keep-alive agent of this client's own otherwise.
+   */
+  constructor(
+    private readonly kc: KubeConfig,
+    opts: { readonly agent?: http.Agent } = {},
+  ) {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error("the kubeconfig has no current cluster");
     this.server = new URL(cluster.server);
+    this.agent = opts.agent;
+    this.sharedAgent = opts.agent !== undefined;
   }
 
   /** Sends a request to `path` (with its query) and resolves with the parsed JSON answer. */
   async request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const { method = "GET", body, contentType = "application/json", timeoutMs = 30_000 } = opts;
-    // Asked per request: tokens from exec plugins and token files may rotate.
-    const tls: https.RequestOptions = { headers: {} };
-    await this.kc.applyToHTTPSOptions(tls);
+    const tls = await this.tlsOptions();
     this.agent ??= this.keepAliveAgent(tls);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
@@ -91,8 +103,23 @@ export class RestClient {
     });
   }
 
-  /** Drops the kept-alive connections (a client of a tenant that is gone). */
+  /**
+   * The KubeConfig user's TLS options and headers: asked per request of a user whose token an
+   * exec plugin or an auth provider (in-cluster token files) may rotate; once for a static one.
+   * Callers must not change them.
+   */
+  private async tlsOptions(): Promise<https.RequestOptions> {
+    if (this.staticTLS !== undefined) return this.staticTLS;
+    const tls: https.RequestOptions = { headers: {} };
+    await this.kc.applyToHTTPSOptions(tls);
+    const user = this.kc.getCurrentUser();
+    if (user !== null && user.exec === undefined && user.authProvider === undefined) this.staticTLS = tls;
+    return tls;
+  }
+
+  /** Drops the kept-alive connections (a client of a tenant that is gone); a shared agent stays. */
   close(): void {
+    if (this.sharedAgent) return;
     this.agent?.destroy();
     this.agent = undefined;
   }
