@@ -8,49 +8,22 @@
 
 import assert from "node:assert/strict";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import YAML from "yaml";
-import { generateCA, issueCertificate, type CertKeyPair } from "../../apiserver/src/server/pki.ts";
+import { startOIDCIssuer, type TestIssuer } from "../support/oidc-issuer.ts";
 import { eventually } from "../support/eventually.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
 
 let mp: TestMultiplane;
-let ca: CertKeyPair;
-let issuerServer: Server;
-let issuerURL: string;
-let signingKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
-let jwk: JWK;
+let issuer: TestIssuer;
 /** Where the stand-in plugin lives, reads the ID token to hand out and records its arguments. */
 let pluginDir: string;
 const audience = "multiplane-initech";
 const wait = { timeoutMs: 30_000, intervalMs: 200 };
 
 before(async () => {
-  ca = await generateCA("oidc-kubeconfig-ca");
-  const serving = await issueCertificate(ca, { commonName: "idp", hosts: ["127.0.0.1"], usage: "server" });
-  const pair = await generateKeyPair("ES256", { extractable: true });
-  signingKey = pair.privateKey;
-  jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-  issuerServer = createServer({ key: serving.keyPem, cert: serving.certPem }, (req, res) => {
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end(
-      JSON.stringify(
-        req.url === "/keys"
-          ? { keys: [jwk] }
-          : {
-              issuer: issuerURL,
-              jwks_uri: `${issuerURL}/keys`,
-              id_token_signing_alg_values_supported: ["ES256"],
-            },
-      ),
-    );
-  });
-  await new Promise<void>((r) => issuerServer.listen(0, "127.0.0.1", r));
-  issuerURL = `https://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+  issuer = await startOIDCIssuer("oidc-kubeconfig-ca");
 
   mp = await startMultiplane();
   pluginDir = join(mp.dataDir, "plugins");
@@ -70,18 +43,12 @@ before(async () => {
 });
 after(async () => {
   await mp?.destroy();
-  issuerServer?.close();
+  await issuer?.close();
 });
 
 /** Makes the stand-in hand out an ID token of `email` (groups: devs). */
 async function signIn(email: string): Promise<void> {
-  const token = await new SignJWT({ email, email_verified: true, groups: ["devs"] })
-    .setProtectedHeader({ alg: "ES256", kid: "k1" })
-    .setIssuer(issuerURL)
-    .setAudience(audience)
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(signingKey);
+  const token = await issuer.idToken({ email, groups: ["devs"] }, audience);
   await writeFile(join(pluginDir, "id-token"), token);
 }
 
@@ -107,7 +74,7 @@ const issuerPolicy = () => ({
   authentication: {
     oidcIssuers: [
       {
-        issuer: { url: issuerURL, audiences: [audience], certificateAuthority: ca.certPem },
+        issuer: { url: issuer.url, audiences: [audience], certificateAuthority: issuer.ca.certPem },
         claimMappings: {
           username: { claim: "email", prefix: "oidc:" },
           groups: { claim: "groups", prefix: "oidc:" },
@@ -159,9 +126,9 @@ describe("the OIDC kubeconfig", () => {
             args: [
               "oidc-login",
               "get-token",
-              `--oidc-issuer-url=${issuerURL}`,
+              `--oidc-issuer-url=${issuer.url}`,
               `--oidc-client-id=${audience}`,
-              `--certificate-authority-data=${Buffer.from(ca.certPem).toString("base64")}`,
+              `--certificate-authority-data=${Buffer.from(issuer.ca.certPem).toString("base64")}`,
             ],
             interactiveMode: "IfAvailable",
           },
@@ -189,9 +156,9 @@ describe("the OIDC kubeconfig", () => {
     // kubectl invoked kubelogin's command line, through its plugin mechanism, with the v1 API.
     assert.deepEqual((await readFile(join(pluginDir, "args"), "utf8")).trim().split("\n"), [
       "get-token",
-      `--oidc-issuer-url=${issuerURL}`,
+      `--oidc-issuer-url=${issuer.url}`,
       `--oidc-client-id=${audience}`,
-      `--certificate-authority-data=${Buffer.from(ca.certPem).toString("base64")}`,
+      `--certificate-authority-data=${Buffer.from(issuer.ca.certPem).toString("base64")}`,
     ]);
     const info = JSON.parse(await readFile(join(pluginDir, "exec-info"), "utf8")) as { apiVersion: string };
     assert.equal(info.apiVersion, "client.authentication.k8s.io/v1");

@@ -7,18 +7,13 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
-import { generateCA, issueCertificate, type CertKeyPair } from "../../apiserver/src/server/pki.ts";
+import { startOIDCIssuer, type TestIssuer } from "../support/oidc-issuer.ts";
 import { startMultiplane, type TestMultiplane } from "../support/multiplane.ts";
 
 let mp: TestMultiplane;
-let ca: CertKeyPair;
-let issuerServer: Server;
+let issuer: TestIssuer;
 let sarServer: Server;
 let tokenReviewServer: Server;
-let issuerURL: string;
-let signingKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
-let jwk: JWK;
 const reviews: {
   spec: { user: string; groups?: string[]; resourceAttributes?: { verb: string; resource: string } };
 }[] = [];
@@ -29,26 +24,8 @@ async function listen(server: Server): Promise<string> {
 }
 
 before(async () => {
-  ca = await generateCA("tenant-policy-ca");
-  const serving = await issueCertificate(ca, { commonName: "idp", hosts: ["127.0.0.1"], usage: "server" });
-  const pair = await generateKeyPair("ES256", { extractable: true });
-  signingKey = pair.privateKey;
-  jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-  issuerServer = createServer({ key: serving.keyPem, cert: serving.certPem }, (req, res) => {
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end(
-      JSON.stringify(
-        req.url === "/keys"
-          ? { keys: [jwk] }
-          : {
-              issuer: issuerURL,
-              jwks_uri: `${issuerURL}/keys`,
-              id_token_signing_alg_values_supported: ["ES256"],
-            },
-      ),
-    );
-  });
-  issuerURL = await listen(issuerServer);
+  issuer = await startOIDCIssuer("tenant-policy-ca");
+  const { serving } = issuer;
   // Allows list/get of configmaps to the group oidc:devs; denies secrets to everyone; else no opinion.
   sarServer = createServer({ key: serving.keyPem, cert: serving.certPem }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -93,34 +70,28 @@ before(async () => {
     policy: {
       oidcIssuers: [
         {
-          issuer: { url: issuerURL, audiences: ["multiplane-pol"], certificateAuthority: ca.certPem },
+          issuer: { url: issuer.url, audiences: ["multiplane-pol"], certificateAuthority: issuer.ca.certPem },
           claimMappings: {
             username: { claim: "email", prefix: "oidc:" },
             groups: { claim: "groups", prefix: "oidc:" },
           },
         },
       ],
-      authorizationWebhook: { url: `${sarURL}/authorize`, caPem: ca.certPem },
-      tokenWebhook: { url: `${tokenReviewURL}/review`, certificateAuthority: ca.certPem },
+      authorizationWebhook: { url: `${sarURL}/authorize`, caPem: issuer.ca.certPem },
+      tokenWebhook: { url: `${tokenReviewURL}/review`, certificateAuthority: issuer.ca.certPem },
     },
   });
   mp.tenants.addTenant({ name: "pol-other", uid: "9a1c3a52-0000-4000-8000-0000000000bb" });
 });
 after(async () => {
   await mp?.destroy();
-  issuerServer?.close();
+  await issuer?.close();
   sarServer?.close();
   tokenReviewServer?.close();
 });
 
 const idToken = (claims: Record<string, unknown>, audience = "multiplane-pol") =>
-  new SignJWT({ email_verified: true, ...claims })
-    .setProtectedHeader({ alg: "ES256", kid: "k1" })
-    .setIssuer(issuerURL)
-    .setAudience(audience)
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(signingKey);
+  issuer.idToken(claims, audience);
 
 async function outcome(args: readonly string[], opts: { token: string; tenant: string }) {
   try {
