@@ -1,5 +1,6 @@
-// Kubeconfig files for Multiplane's users: one cluster (the server URL and its CA),
-// one user (a bearer token), one context.
+// Kubeconfig files for Multiplane's users: one cluster (the server URL and its CA), and one
+// user with its context per credential — a bearer token (buildKubeconfig), or whatever
+// `user` block a caller writes (the operator's kubelogin exec users).
 
 import YAML from "yaml";
 
@@ -12,8 +13,21 @@ export interface KubeconfigOptions {
   user?: string;
 }
 
-export function buildKubeconfig(opts: KubeconfigOptions): string {
-  const user = opts.user ?? `${opts.name}-admin`;
+/** One user of a kubeconfig and the context that uses it. */
+export interface KubeconfigUser {
+  readonly name: string;
+  readonly context: string;
+  /** The kubeconfig's `user` block: `{ token }`, `{ exec }`… */
+  readonly user: Record<string, unknown>;
+}
+
+/** A kubeconfig of one cluster with these users; the first user's context is the current one. */
+export function kubeconfigOf(opts: {
+  name: string;
+  server: string;
+  caPem: string;
+  users: readonly KubeconfigUser[];
+}): string {
   return YAML.stringify({
     apiVersion: "v1",
     kind: "Config",
@@ -26,9 +40,17 @@ export function buildKubeconfig(opts: KubeconfigOptions): string {
         },
       },
     ],
-    users: [{ name: user, user: { token: opts.token } }],
-    contexts: [{ name: opts.name, context: { cluster: opts.name, user } }],
-    "current-context": opts.name,
+    users: opts.users.map((u) => ({ name: u.name, user: u.user })),
+    contexts: opts.users.map((u) => ({ name: u.context, context: { cluster: opts.name, user: u.name } })),
+    "current-context": opts.users[0]?.context ?? opts.name,
     preferences: {},
+  });
+}
+
+/** A bearer token's kubeconfig: context `name`, user `name-admin` unless named. */
+export function buildKubeconfig(opts: KubeconfigOptions): string {
+  return kubeconfigOf({
+    ...opts,
+    users: [{ name: opts.user ?? `${opts.name}-admin`, context: opts.name, user: { token: opts.token } }],
   });
 }

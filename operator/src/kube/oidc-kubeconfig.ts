@@ -4,7 +4,7 @@
 // kubelogin's own documentation writes it. Written by the operator into the tenant's second
 // kubeconfig Secret.
 
-import YAML from "yaml";
+import { kubeconfigOf } from "../../../apiserver/src/server/kubeconfig.ts";
 import type { OIDCIssuerSpec } from "../../../apiserver/src/tenancy/controlplane.types.ts";
 
 /** The kubeconfig `exec` block that gets an ID token from `issuer` with kubelogin. Pure. */
@@ -42,27 +42,12 @@ export function oidcKubeconfig(opts: {
   issuers: readonly OIDCIssuerSpec[];
 }): string {
   const suffix = (i: number): string => (i === 0 ? "" : `-${i + 1}`);
-  return YAML.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      {
-        name: opts.name,
-        cluster: {
-          server: opts.server,
-          "certificate-authority-data": Buffer.from(opts.caPem).toString("base64"),
-        },
-      },
-    ],
+  return kubeconfigOf({
+    ...opts,
     users: opts.issuers.map((issuer, i) => ({
       name: `oidc${suffix(i)}`,
+      context: `${opts.name}${suffix(i)}`,
       user: { exec: kubeloginExec(issuer) },
     })),
-    contexts: opts.issuers.map((_, i) => ({
-      name: `${opts.name}${suffix(i)}`,
-      context: { cluster: opts.name, user: `oidc${suffix(i)}` },
-    })),
-    "current-context": opts.name,
-    preferences: {},
   });
 }
