@@ -666,27 +666,36 @@ export async function handleWatch(req: ResourceRequest, res: ServerResponse): Pr
   });
 
   // Initial state or history, in the same tick as subscribing: nothing missed, nothing twice.
-  if (revision === undefined || revision === 0 || sendInitialEvents) {
-    const at = instance.cache.revision;
-    const initial = instance.cache
-      .list(prefix)
-      .map((c) => servedAs(def, c.obj))
-      .filter(matches)
-      .map((o): WatchFrame => ({ type: "ADDED", object: encode(o) }));
-    lastSent = at;
-    if (sendInitialEvents && bookmarks) initial.push(bookmark(at, true));
-    write(initial);
-  } else {
+  // In a function of its own: the objects it lists must not stay in this async function's
+  // frame for the watch's whole life (a resumed watch kept its history's objects — deleted
+  // tenants' ControlPlanes in the root tenant — for up to an hour).
+  const sendStart = (): boolean => {
+    if (revision === undefined || revision === 0 || sendInitialEvents) {
+      const at = instance.cache.revision;
+      const initial = instance.cache
+        .list(prefix)
+        .map((c) => servedAs(def, c.obj))
+        .filter(matches)
+        .map((o): WatchFrame => ({ type: "ADDED", object: encode(o) }));
+      lastSent = at;
+      if (sendInitialEvents && bookmarks) initial.push(bookmark(at, true));
+      write(initial);
+      return true;
+    }
     const history = instance.cache.eventsSince(prefix, revision);
     if (history === undefined) {
       const err = expired(`too old resource version: ${revision} (${instance.cache.oldestResumable})`);
       write([{ type: "ERROR", object: err.status }]);
-      unsubscribe();
-      res.end();
-      return;
+      return false;
     }
     lastSent = Math.max(revision, instance.cache.revision);
     write(framesOf(history));
+    return true;
+  };
+  if (!sendStart()) {
+    unsubscribe();
+    res.end();
+    return;
   }
 
   await new Promise<void>((resolve) => {
