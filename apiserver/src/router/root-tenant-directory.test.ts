@@ -2,16 +2,20 @@
 // first lists make it ready; tenants are answered from ControlPlanes (phase, shard, a
 // project's effective policy from its organization's, Pending without its organization),
 // shard URLs from Leases; watch events are seen at once (a deletion, a move); an ERROR 410 on
-// the watch lists again; the router's identity headers are sent on every request.
+// the watch lists again; the router's identity headers are sent on every request. The watch
+// keeps nothing of a list once it is delivered (V8's gc, exposed at run time, and WeakRefs).
 
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:https";
 import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import pino from "pino";
 import { generateCA, issueCertificate, type CertKeyPair } from "../server/pki.ts";
 import { RootTenantDirectory } from "./root-tenant-directory.ts";
+import { RootWatch } from "./root-watch.ts";
 
 const cpPath = "/apis/core.multiplane.dev/v1alpha1/controlplanes";
 const leasePath = "/apis/coordination.k8s.io/v1/namespaces/multiplane-system/leases";
@@ -231,5 +235,37 @@ test("stop() ends a watch whose answer has not come yet", async () => {
     assert.equal(stopped, true, "stop() returned while the watches were waiting for their answers");
   } finally {
     holdWatches = false;
+  }
+});
+
+test("a RootWatch keeps nothing of a list it delivered while it watches", async () => {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  for (let i = 0; i < 50; i++) {
+    const name = `listed-${i}`;
+    objects.get(cpPath)!.set(name, controlPlane(name, { organization: name, padding: "x".repeat(1000) }));
+  }
+  let refs: WeakRef<object>[] = [];
+  const watch = new RootWatch({
+    urls: [url],
+    path: cpPath,
+    caPem: ca.certPem,
+    clientCertificate: client,
+    onList: (items) => (refs = items.map((o) => new WeakRef(o))),
+    onEvent: () => {},
+    log: pino({ level: "silent" }),
+  });
+  try {
+    await watch.start();
+    assert.ok(refs.length >= 50);
+    await eventually("the watch open", () => watchers.get(cpPath)!.size > 0);
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    assert.equal(alive, 0, `${alive} of ${refs.length} listed objects kept while watching`);
+  } finally {
+    await watch.stop();
   }
 });

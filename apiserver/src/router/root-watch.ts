@@ -81,13 +81,8 @@ export class RootWatch {
     while (!this.stopped) {
       const base = this.opts.urls[this.urlIndex % this.opts.urls.length]!;
       try {
-        const list = JSON.parse(await this.get(base, this.opts.path)) as {
-          items?: KubeObject[];
-          metadata?: { resourceVersion?: string };
-        };
-        this.opts.onList(list.items ?? []);
+        let rv = await this.list(base);
         listed();
-        let rv = list.metadata?.resourceVersion ?? "";
         backoff = initialBackoffMs;
         // Watch, again and again from the last resourceVersion, until it is too old or fails.
         while (!this.stopped) rv = await this.watch(base, rv, () => (backoff = initialBackoffMs));
@@ -141,6 +136,20 @@ export class RootWatch {
   }
 
   /** A GET's body; throws on a non-200 answer (Gone on 410). */
+  /**
+   * Lists and delivers the items; answers the list's resourceVersion. A method of its own: the
+   * list must not stay in run()'s frame while it watches (for hours; every tenant listed, the
+   * deleted ones included).
+   */
+  private async list(base: string): Promise<string> {
+    const list = JSON.parse(await this.get(base, this.opts.path)) as {
+      items?: KubeObject[];
+      metadata?: { resourceVersion?: string };
+    };
+    this.opts.onList(list.items ?? []);
+    return list.metadata?.resourceVersion ?? "";
+  }
+
   private async get(base: string, path: string): Promise<string> {
     const res = await this.open(base, path);
     const body = await new Promise<string>((resolve, reject) => {
