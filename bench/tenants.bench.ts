@@ -5,13 +5,14 @@
 // Multiplane runs in a child process (bench/tenants-server.ts: what `multiplane up
 // --etcd-endpoints … --shard bench` builds, plus the router in front of it with the
 // ControlPlane registry as its directory) on a local etcd 3.4 (test/support/etcd-process.ts).
-// The child runs with --expose-gc and answers over IPC: memory after forced full GCs, tenant
+// The child runs with --expose-gc and answers over IPC: memory (the same quantity in every
+// phase: heap after forced full GCs, RSS once it has stopped falling after them), tenant
 // counts, and eviction of named tenants. Tenants are ControlPlanes created through the API in
 // the root tenant, HTTPS with keep-alive agents and the admin token.
 //
 // Phases, in order:
-//   warm-up          a few tenants created, touched and deleted (JIT, TLS, etcd), then memory
-//                    "before"
+//   warm-up          a few tenants created, touched and deleted (JIT, TLS, etcd); memory
+//                    "before" as long after their deletion as "after" is after the deletions
 //   registered idle  BENCH_TENANTS ControlPlanes created (BENCH_CREATE_CONCURRENCY in flight),
 //                    all Ready (the registry idle, every phase Ready in a list): Δ memory / N
 //   active empty     BENCH_ACTIVE of them touched once (GET /clusters/<t>/api/v1/namespaces,
@@ -30,7 +31,10 @@
 // BENCH_ROUTER_OPS (2000), BENCH_CREATE_CONCURRENCY (32);
 // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") for the child, and
 // BENCH_SERVER_LOG (a file for the child's output, e.g. with "--trace-gc"), BENCH_HEAP_SNAPSHOTS
-// (a directory: heap snapshots of the child before, registered, active and after).
+// (a directory: heap snapshots of the child before, registered, active and after; writing one
+// leaves the child's RSS far higher, so RSS figures of such a run are not the child's own).
+// The child inherits the environment: allocator settings given to npm (MALLOC_ARENA_MAX,
+// GLIBC_TUNABLES, LD_PRELOAD of another malloc) apply to it, and to etcd and this process too.
 
 import { fork, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
@@ -49,6 +53,12 @@ const samples = Number(process.env["BENCH_SAMPLES"] ?? 200);
 const routerOps = Number(process.env["BENCH_ROUTER_OPS"] ?? 2_000);
 const createConcurrency = Number(process.env["BENCH_CREATE_CONCURRENCY"] ?? 32);
 const warmupTenants = 20;
+/**
+ * How long after the last deletion "before" and "after" are measured: the root tenant's watch
+ * history window (kube keeps 75 s of events) and one pass of its sweeper, so the deletions'
+ * events are gone, and the heap is as idle in both.
+ */
+const quietMs = historyRetention.freshMs + historySweepMs + 1_000;
 const goals = {
   idleBytes: 16 * 1024,
   activeBytes: 1024 * 1024,
@@ -310,8 +320,11 @@ async function main(): Promise<void> {
     await each(200, 1, (i) => (i % 2 === 0 ? router : shard).ok("GET", nsPath(warm[0]!)));
     await each(warm.length, 8, (i) => shard.ok("DELETE", `${cpPath}/${warm[i]!}`));
     await settle(server, shard, "warm", 0, "warm-up deletion");
+    // As quiet as "after" will be: the same time after the last deletion (V8 shrinks an idle
+    // heap over some seconds; compared at once, "before" would hold what "after" gave back).
+    await sleep(quietMs);
     const before = await server.memory();
-    log(`before: ${memLine(before)}`);
+    log(`before (${(quietMs / 1000).toFixed(0)} s after the warm-up's deletions): ${memLine(before)}`);
     await server.snapshot("1-before");
 
     // Registered idle tenants.
@@ -409,13 +422,12 @@ async function main(): Promise<void> {
     );
     // The deletions are still in the root tenant's watch history (kube keeps 75 s of events):
     // measured again once the window has passed and the sweeper has dropped them.
-    const windowMs = historyRetention.freshMs + historySweepMs + 1_000;
-    await sleep(Math.max(0, windowMs - (performance.now() - t0 - deleteSeconds * 1000)));
+    await sleep(Math.max(0, quietMs - (performance.now() - t0 - deleteSeconds * 1000)));
     const after = await server.memory();
     const rssBack = (after.rss - before.rss) / before.rss;
     const heapBack = (after.heapUsed - before.heapUsed) / before.heapUsed;
     await server.snapshot("4-after");
-    log(`${(windowMs / 1000).toFixed(0)} s after the deletions; ${memLine(after)}`);
+    log(`${(quietMs / 1000).toFixed(0)} s after the deletions; ${memLine(after)}`);
 
     const p99Create = percentile(createToReady, 0.99);
     const p99Cold = percentile(cold, 0.99);
@@ -448,7 +460,7 @@ async function main(): Promise<void> {
         `<= 1 ms: ${verdict(overhead <= goals.routerOverheadMs)}`,
       ],
       [
-        `memory ${(windowMs / 1000).toFixed(0)} s after deleting all vs before creating (RSS)`,
+        `memory ${(quietMs / 1000).toFixed(0)} s after deleting all vs before creating (RSS)`,
         `${mib(after.rss)} vs ${mib(before.rss)}: ${sign(rssBack)} (heapUsed ${mib(after.heapUsed)} vs ${mib(before.heapUsed)}: ${sign(heapBack)})`,
         `within 10%: ${verdict(Math.abs(rssBack) <= goals.memoryBack)}`,
       ],
@@ -463,8 +475,9 @@ async function main(): Promise<void> {
       `\nTenant benchmark: Multiplane (child process: up --shard bench + router, --expose-gc) on etcd 3.4 ` +
         `${etcd.endpoint}; ${tenantCount} ControlPlanes created ${createConcurrency} in flight through the root ` +
         `tenant's API, ${activeCount} touched once, ${samples} create-to-ready and cold-activation samples one at a ` +
-        `time, ${routerOps} router/direct GETs 1 in flight; memory after forced full GCs in the child ` +
-        `(RSS and heapUsed deltas; RSS decides). Eviction is asked for over IPC, as the idle sweeper would do it. ` +
+        `time, ${routerOps} router/direct GETs 1 in flight; memory after forced full GCs in the child, RSS once ` +
+        `it stopped falling (RSS and heapUsed deltas; RSS decides), "before" and "after" both ` +
+        `${(quietMs / 1000).toFixed(0)} s after the last deletion. Eviction is asked for over IPC, as the idle sweeper would do it. ` +
         `Total ${((performance.now() - started) / 1000).toFixed(0)} s.\n`,
     );
     console.log(line(rows[0]!));
